@@ -1,0 +1,38 @@
+# convexlite: the two commands a newcomer types are `make dev` and `make test`.
+# Everything wraps CMake + Ninja; missing Debian packages are installed on first use.
+
+BUILD_TYPE ?= RelWithDebInfo
+BUILD_DIR  ?= build
+JOBS       ?= 2
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build test dev bench asan tsan clean format
+
+all: build
+
+deps:
+	@tools/setup/install-deps.sh
+
+$(BUILD_DIR)/build.ninja: | deps
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)
+
+build: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+dev: build
+	$(BUILD_DIR)/tools/convexlite/convexlite dev $(ARGS)
+
+bench: build
+	tools/bench/run.sh $(BUILD_DIR)
+
+asan:
+	$(MAKE) test BUILD_DIR=build-asan BUILD_TYPE=Debug CMAKE_FLAGS="-DCVX_SANITIZE=asan -DCVX_BUILD_BENCH=OFF"
+
+tsan:
+	$(MAKE) test BUILD_DIR=build-tsan BUILD_TYPE=Debug CMAKE_FLAGS="-DCVX_SANITIZE=tsan -DCVX_BUILD_BENCH=OFF"
+
+clean:
+	rm -rf build build-asan build-tsan
