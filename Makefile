@@ -32,6 +32,7 @@ asan:
 	$(MAKE) test BUILD_DIR=build-asan BUILD_TYPE=Debug CMAKE_FLAGS="-DCVX_SANITIZE=asan -DCVX_BUILD_BENCH=OFF"
 
 tsan:
+	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
 	$(MAKE) test BUILD_DIR=build-tsan BUILD_TYPE=Debug CMAKE_FLAGS="-DCVX_SANITIZE=tsan -DCVX_BUILD_BENCH=OFF"
 
 clean:

@@ -1,6 +1,7 @@
 #include "engine/database.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -166,6 +167,14 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
     if (path.empty()) path = "/convexlite-memory";
   } else if (path.empty()) {
     return InvalidArgument("InvalidPath", "DatabaseOptions::path is empty");
+  } else {
+    std::error_code ec;
+    std::filesystem::create_directories(path, ec);
+    if (ec) {
+      return MakeError(absl::StatusCode::kFailedPrecondition, "DataDirNotWritable",
+                       absl::StrCat("cannot create the data directory ", path, ": ",
+                                    ec.message()));
+    }
   }
   impl->write_options.sync = options.durability == Durability::kSync;
 
@@ -187,7 +196,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
   }
   CVX_ASSIGN_OR_RETURN(auto catalog, LoadCatalog(impl->db.get()));
   {
-    absl::MutexLock lock(&impl->mu);
+    std::lock_guard<std::mutex> lock(impl->mu);
     impl->last_ts = last_ts;
     impl->log_floor_ts = last_ts;
     impl->current = impl->MakeSnapshot(last_ts, std::move(catalog));
@@ -199,7 +208,7 @@ Database::Database(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Database::~Database() {
   {
-    absl::MutexLock lock(&impl_->mu);
+    std::lock_guard<std::mutex> lock(impl_->mu);
     impl_->current.reset();
   }
   if (impl_->db) {
@@ -211,7 +220,7 @@ Database::~Database() {
 std::unique_ptr<Transaction> Database::Begin() {
   std::shared_ptr<const Snapshot> snap;
   {
-    absl::MutexLock lock(&impl_->mu);
+    std::lock_guard<std::mutex> lock(impl_->mu);
     snap = impl_->current;
   }
   return std::unique_ptr<Transaction>(
@@ -219,26 +228,26 @@ std::unique_ptr<Transaction> Database::Begin() {
 }
 
 uint64_t Database::LatestTs() const {
-  absl::MutexLock lock(&impl_->mu);
+  std::lock_guard<std::mutex> lock(impl_->mu);
   return impl_->current->ts;
 }
 
 int Database::AddCommitListener(std::function<void(const CommitInfo&)> listener) {
-  absl::MutexLock lock(&impl_->listeners_mu);
+  std::lock_guard<std::mutex> lock(impl_->listeners_mu);
   int handle = impl_->next_listener++;
   impl_->listeners[handle] = std::move(listener);
   return handle;
 }
 
 void Database::RemoveCommitListener(int handle) {
-  absl::MutexLock lock(&impl_->listeners_mu);
+  std::lock_guard<std::mutex> lock(impl_->listeners_mu);
   impl_->listeners.erase(handle);
 }
 
 std::vector<std::string> Database::TableNames() const {
   std::shared_ptr<const Snapshot> snap;
   {
-    absl::MutexLock lock(&impl_->mu);
+    std::lock_guard<std::mutex> lock(impl_->mu);
     snap = impl_->current;
   }
   std::vector<std::string> names;
@@ -254,7 +263,7 @@ absl::Status Database::SetIndexes(std::string_view table,
 }
 
 Database::Stats Database::stats() const {
-  absl::MutexLock lock(&impl_->mu);
+  std::lock_guard<std::mutex> lock(impl_->mu);
   return impl_->stats;
 }
 
@@ -263,13 +272,10 @@ Database::Stats Database::stats() const {
 // (and against the earlier members of its group, which are logged first), writes one
 // WriteBatch, publishes a snapshot, calls listeners, then hands leadership on.
 absl::Status Database::Impl::Commit(CommitRequest* request) {
-  mu.Lock();
+  std::unique_lock<std::mutex> lock(mu);
   queue.push_back(request);
-  while (!request->done && queue.front() != request) queue_cv.Wait(&mu);
-  if (request->done) {
-    mu.Unlock();
-    return request->status;
-  }
+  queue_cv.wait(lock, [&] { return request->done || queue.front() == request; });
+  if (request->done) return request->status;
 
   // This request leads a group.
   std::vector<CommitRequest*> group;
@@ -340,9 +346,9 @@ absl::Status Database::Impl::Commit(CommitRequest* request) {
     last_ts = ts;
     std::shared_ptr<const Catalog> published =
         catalog_changed ? std::shared_ptr<const Catalog>(std::move(catalog)) : current->catalog;
-    mu.Unlock();
+    lock.unlock();
     write_status = FromRocksStatus(db->Write(write_options, &batch), "committing");
-    mu.Lock();
+    lock.lock();
     if (write_status.ok()) {
       current = MakeSnapshot(ts, std::move(published));
       stats.commits += accepted.size();
@@ -360,22 +366,21 @@ absl::Status Database::Impl::Commit(CommitRequest* request) {
       log.pop_front();
     }
   }
-  mu.Unlock();
+  lock.unlock();
 
   if (write_status.ok() && !infos.empty()) {
-    absl::MutexLock lock(&listeners_mu);
+    std::lock_guard<std::mutex> lock(listeners_mu);
     for (const auto& info : infos) {
       for (auto& [handle, listener] : listeners) listener(*info);
     }
   }
 
-  mu.Lock();
+  lock.lock();
   for (CommitRequest* r : group) {
     queue.pop_front();
     r->done = true;
   }
-  queue_cv.SignalAll();
-  mu.Unlock();
+  queue_cv.notify_all();
   return request->status;
 }
 

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -177,13 +178,81 @@ void AppendJson(const Value& v, bool clean, std::string* out) {
   }
 }
 
+// simdjson 3.0.1 reads a number without '.' or exponent as an integer: it rejects those
+// beyond 64 bits (JavaScript writes 1e20 as "100000000000000000000") and reads "-0" as
+// integer 0. Every JSON number is a float64 to Convex, so such tokens get a ".0" appended,
+// outside strings, before parsing. nullopt when nothing needed rewriting.
+std::optional<std::string> NormalizeIntegerTokens(std::string_view text) {
+  std::string out;
+  bool changed = false;
+  bool in_string = false;
+  size_t i = 0;
+  out.reserve(text.size() + 8);
+  while (i < text.size()) {
+    char c = text[i];
+    if (in_string) {
+      out.push_back(c);
+      if (c == '\\' && i + 1 < text.size()) {
+        out.push_back(text[++i]);
+      } else if (c == '"') {
+        in_string = false;
+      }
+      ++i;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      out.push_back(c);
+      ++i;
+      continue;
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) {
+      size_t start = i;
+      bool integral = true;
+      size_t digits = 0;
+      while (i < text.size()) {
+        char d = text[i];
+        if (d >= '0' && d <= '9') {
+          ++digits;
+        } else if (d == '.' || d == 'e' || d == 'E') {
+          integral = false;
+        } else if (d != '-' && d != '+') {
+          break;
+        }
+        ++i;
+      }
+      std::string_view token = text.substr(start, i - start);
+      out.append(token);
+      if (integral && digits > 0 && (digits >= 19 || token == "-0")) {
+        out.append(".0");
+        changed = true;
+      }
+      continue;
+    }
+    out.push_back(c);
+    ++i;
+  }
+  if (!changed) return std::nullopt;
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<Value> ParseConvexJson(std::string_view text) {
   thread_local simdjson::dom::parser parser;
-  simdjson::padded_string padded(text);
+  std::optional<std::string> normalized;
+  if (text.find("-0") != std::string_view::npos) normalized = NormalizeIntegerTokens(text);
+  simdjson::padded_string padded(normalized ? std::string_view(*normalized) : text);
   simdjson::dom::element root;
-  if (auto error = parser.parse(padded).get(root); error != simdjson::SUCCESS) {
+  auto error = parser.parse(padded).get(root);
+  if ((error == simdjson::NUMBER_ERROR) && !normalized) {
+    normalized = NormalizeIntegerTokens(text);
+    if (normalized) {
+      padded = simdjson::padded_string(std::string_view(*normalized));
+      error = parser.parse(padded).get(root);
+    }
+  }
+  if (error != simdjson::SUCCESS) {
     return InvalidArgument("InvalidJson",
                            absl::StrCat("Invalid JSON: ", simdjson::error_message(error)));
   }

@@ -42,8 +42,10 @@ int CompareStrings(std::string_view a, std::string_view b) {
   return c < 0 ? -1 : (c > 0 ? 1 : 0);
 }
 
+// `depth` is the number of containers around `v`; a container at depth d has nesting at
+// least d + 1, which must not pass the limit (an empty innermost container counts too).
 absl::Status ValidateRec(const Value& v, int depth) {
-  if (depth > kMaxValueNesting) {
+  if ((v.is_array() || v.is_object()) && depth + 1 > kMaxValueNesting) {
     return InvalidArgument("TooNested",
                            absl::StrCat("Value is too nested (max nesting is ",
                                         kMaxValueNesting, ")"));
