@@ -153,6 +153,23 @@ absl::StatusOr<std::optional<uint32_t>> Transaction::TableNumber(std::string_vie
   return std::optional<uint32_t>(info->number);
 }
 
+absl::StatusOr<std::vector<std::string>> Transaction::IndexFields(std::string_view table,
+                                                                  std::string_view index) {
+  CVX_RETURN_IF_ERROR(CheckUsable());
+  if (index == "by_id") return std::vector<std::string>{"_id"};
+  if (index == "by_creation_time") return std::vector<std::string>{kCreationTime, "_id"};
+  CVX_ASSIGN_OR_RETURN(const TableInfo* info, LookupTable(table));
+  const IndexInfo* found = info ? info->FindIndex(index) : nullptr;
+  if (found == nullptr) {
+    return MakeError(absl::StatusCode::kNotFound, "IndexNotFound",
+                     absl::StrCat("Index ", AV(table), ".", AV(index), " not found."));
+  }
+  std::vector<std::string> fields = found->fields;
+  fields.push_back(kCreationTime);
+  fields.push_back("_id");
+  return fields;
+}
+
 std::optional<std::string> Transaction::TableName(uint32_t table_number) const {
   for (const auto& [name, info] : table_changes_) {
     if (info->number == table_number) return name;
@@ -488,6 +505,7 @@ absl::StatusOr<ScanResult> Transaction::Scan(const ScanRequest& request) {
                        "index entry points at a missing document");
     }
     result.documents.push_back(std::move(*doc));
+    result.keys.push_back(key);
     result.cursor = std::move(key);
     if (result.documents.size() >= request.limit) break;
   }

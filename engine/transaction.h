@@ -90,6 +90,7 @@ struct ScanRequest {
 
 struct ScanResult {
   std::vector<Document> documents;
+  std::vector<std::string> keys;  // each document's index position, as `cursor`
   bool done = false;       // the range is exhausted (or `until` was reached)
   std::string cursor;      // the index key of the last document returned ("" if none)
   size_t bytes_read = 0;   // stored bytes of the documents returned
@@ -125,6 +126,11 @@ class Transaction {
 
   // The table's number, or nullopt when it does not exist.
   [[nodiscard]] absl::StatusOr<std::optional<uint32_t>> TableNumber(std::string_view table);
+  // The full key fields of an index, as range rules see them: the declared fields, then
+  // _creationTime and _id (["_id"] for by_id). kNotFound "IndexNotFound". A missing table
+  // has the built-in indexes only.
+  [[nodiscard]] absl::StatusOr<std::vector<std::string>> IndexFields(std::string_view table,
+                                                                     std::string_view index);
   // The table name of a table number, or nullopt.
   std::optional<std::string> TableName(uint32_t table_number) const;
 

@@ -29,15 +29,16 @@ std::string Context(const std::string& path) {
   return path.empty() ? std::string() : absl::StrCat("Path: ", path);
 }
 
-// Rust's {:?} for f64: always a decimal point for integral values, exponent form outside
-// [1e-5, 1e16).
-std::string FormatRustFloat(double d) {
+// Rust's {:?} for f64 (how Convex prints values): always a decimal point for integral
+// values, exponent form outside [1e-4, 1e16). serde_json (how Convex prints literals in
+// validators) differs only in switching below 1e-5: pass small_limit 1e-5 for that.
+std::string FormatRustFloat(double d, double small_limit = 1e-4) {
   if (std::isnan(d)) return "NaN";
   if (std::isinf(d)) return d > 0 ? "inf" : "-inf";
   if (d == 0) return std::signbit(d) ? "-0.0" : "0.0";
   double a = std::fabs(d);
   char buf[64];
-  if (a >= 1e16 || a < 1e-5) {
+  if (a >= 1e16 || a < small_limit) {
     auto r = std::to_chars(buf, buf + sizeof(buf), d, std::chars_format::scientific);
     std::string s(buf, r.ptr);
     // "1e+16" -> "1e16", "1.5e-07" -> "1.5e-7"
@@ -248,6 +249,15 @@ std::string Validator::ToString() const {
       if (literal().is_int64()) return "v.literal(<bigint>)";
       if (literal().is_float64() && !std::isfinite(literal().float64())) {
         return "v.literal(<number>)";
+      }
+      if (literal().is_float64()) {
+        return absl::StrCat("v.literal(", FormatRustFloat(literal().float64(), 1e-5), ")");
+      }
+      if (literal().is_string()) {
+        // serde_json's escaping, not Rust's Debug.
+        std::string json;
+        AppendJsonString(literal().string(), &json);
+        return absl::StrCat("v.literal(", json, ")");
       }
       return absl::StrCat("v.literal(", FormatValueForError(literal()), ")");
     case Kind::kArray: return absl::StrCat("v.array(", element().ToString(), ")");

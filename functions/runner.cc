@@ -1,0 +1,305 @@
+#include "functions/runner.h"
+
+#include <exception>
+#include <random>
+#include <thread>
+
+#include "absl/hash/hash.h"
+#include "absl/strings/str_cat.h"
+#include "engine/base/error.h"
+#include "engine/base/status_macros.h"
+#include "functions/errors.h"
+#include "functions/function_path.h"
+
+namespace cvx {
+namespace {
+
+FunctionResult ErrorResult(std::string message, std::optional<Value> data = std::nullopt) {
+  FunctionResult result;
+  result.error = FunctionError{std::move(message), std::move(data)};
+  return result;
+}
+
+// How a handler's error Status reads to a client (like an uncaught JS exception).
+FunctionError ToFunctionError(const absl::Status& status) {
+  if (std::optional<Value> data = ConvexErrorData(status); data.has_value()) {
+    return FunctionError{absl::StrCat("Uncaught ConvexError: ", status.message()), data};
+  }
+  return FunctionError{absl::StrCat("Uncaught Error: ", status.message()), std::nullopt};
+}
+
+// Runs a handler, turning a C++ exception into kInternal "UncaughtException".
+template <typename F>
+absl::StatusOr<Value> Guarded(F&& f) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    return Internal("UncaughtException",
+                    absl::StrCat("a handler threw an exception: ", e.what()));
+  } catch (...) {
+    return Internal("UncaughtException", "a handler threw a non-standard exception");
+  }
+}
+
+bool IsHandlerFault(const absl::Status& s) { return ErrorTag(s) == "UncaughtException"; }
+
+}  // namespace
+
+Runner::Runner(const App* app, Database* db, RunnerOptions options)
+    : app_(app), db_(db), options_(std::move(options)) {}
+
+absl::StatusOr<FunctionResult> Runner::Run(std::string_view path, const Value& args,
+                                           const CallOptions& options) {
+  CVX_ASSIGN_OR_RETURN(std::string canonical, CanonicalizeFunctionPath(path));
+  const RegisteredFunction* fn = app_->Find(canonical);
+  if (fn == nullptr || (fn->visibility == Visibility::kInternal && !options.allow_internal)) {
+    return ErrorResult(absl::StrCat("Could not find public function for '",
+                                    FunctionPathForDisplay(canonical),
+                                    "'. Did you forget to run `npx convex dev` or `npx convex "
+                                    "deploy`?"));
+  }
+  if (options.expected_type && *options.expected_type != fn->type) {
+    return ErrorResult(absl::StrCat("Trying to execute ", FunctionPathWithJs(canonical), " as ",
+                                    FunctionTypeName(*options.expected_type),
+                                    ", but it is defined as ", FunctionTypeName(fn->type), "."));
+  }
+  if (!args.is_object()) {
+    return ErrorResult(absl::StrCat(
+        "ArgumentValidationError: Expected to receive an object as the function's argument. "
+        "Instead received: ",
+        FormatValueForError(args)));
+  }
+  if (absl::Status s = ValidateValue(args); !s.ok()) {
+    return ErrorResult(absl::StrCat("ArgumentValidationError: ", s.message()));
+  }
+  if (fn->type == FunctionType::kAction) return RunAction(*fn, args.object(), options);
+  return RunTransactional(*fn, args.object(), options);
+}
+
+absl::StatusOr<FunctionResult> Runner::RunTransactional(const RegisteredFunction& fn,
+                                                        const Object& args,
+                                                        const CallOptions& options) {
+  std::mt19937_64 jitter(executions_.fetch_add(1) + 1);
+  absl::Duration backoff = options_.occ_initial_backoff;
+  for (int attempt = 0;; ++attempt) {
+    auto txn = db_->Begin();
+    uint64_t seed = absl::HashOf(fn.path, txn->begin_ts(), attempt);
+    ExecutionState state(options_.limits,
+                         static_cast<double>(options_.clock->NowNanos() / 1000) / 1000.0, seed);
+    TableNameResolver resolver = [&txn](uint32_t n) { return txn->TableName(n); };
+    FunctionResult result;
+    if (fn.args) {
+      if (absl::Status s = fn.args->Check(Value::FromObject(args), resolver); !s.ok()) {
+        return ErrorResult(absl::StrCat("ArgumentValidationError: ", s.message()));
+      }
+    }
+    absl::StatusOr<Value> value;
+    if (fn.type == FunctionType::kQuery) {
+      QueryCtx ctx(DatabaseReader(txn.get(), &state, &app_->schema(), false),
+                   Auth(&options.identity), &state);
+      value = Guarded([&] { return std::get<QueryHandler>(fn.handler)(ctx, args); });
+    } else {
+      MutationCtx ctx(DatabaseWriter(txn.get(), &state, &app_->schema(), &app_->triggers()),
+                      Auth(&options.identity), &state, this);
+      value = Guarded([&] { return std::get<MutationHandler>(fn.handler)(ctx, args); });
+    }
+    if (value.ok() && !state.poisoned().ok()) value = state.poisoned();
+    if (value.ok() && fn.returns) {
+      if (absl::Status s = fn.returns->Check(*value, resolver); !s.ok()) {
+        FunctionResult r = ErrorResult(absl::StrCat("ReturnsValidationError: ", s.message()));
+        r.log_lines = state.TakeLogLines();
+        return r;
+      }
+    }
+    absl::Status status = value.status();
+    if (status.ok() && fn.type == FunctionType::kMutation) {
+      status = txn->Commit();
+      if (!status.ok() && status.code() != absl::StatusCode::kAborted) return status;
+    }
+    if (status.code() == absl::StatusCode::kAborted) {
+      if (attempt >= options_.max_occ_retries) {
+        return MakeError(
+            absl::StatusCode::kAborted, "OptimisticConcurrencyControlFailure",
+            "Documents read from or written to some table changed while this mutation was "
+            "being run and on every subsequent retry. See https://docs.convex.dev/error#1");
+      }
+      occ_retries_.fetch_add(1);
+      absl::Duration sleep =
+          backoff * std::uniform_real_distribution<double>(0.5, 1.0)(jitter);
+      std::this_thread::sleep_for(absl::ToChronoNanoseconds(sleep));
+      backoff = std::min(backoff * 2, options_.occ_max_backoff);
+      continue;
+    }
+    if (!value.ok()) {
+      if (IsHandlerFault(value.status())) return value.status();
+      result.error = ToFunctionError(value.status());
+      result.ts = txn->begin_ts();
+    } else {
+      result.value = std::move(*value);
+      result.ts = fn.type == FunctionType::kMutation ? txn->commit_ts() : txn->begin_ts();
+    }
+    result.log_lines = state.TakeLogLines();
+    result.retries = attempt;
+    return result;
+  }
+}
+
+absl::StatusOr<FunctionResult> Runner::RunAction(const RegisteredFunction& fn, const Object& args,
+                                                 const CallOptions& options) {
+  uint64_t seed = absl::HashOf(fn.path, options_.clock->NowNanos(), executions_.fetch_add(1));
+  ExecutionState state(options_.limits,
+                       static_cast<double>(options_.clock->NowNanos() / 1000) / 1000.0, seed);
+  if (fn.args) {
+    auto txn = db_->Begin();
+    TableNameResolver resolver = [&txn](uint32_t n) { return txn->TableName(n); };
+    if (absl::Status s = fn.args->Check(Value::FromObject(args), resolver); !s.ok()) {
+      return ErrorResult(absl::StrCat("ArgumentValidationError: ", s.message()));
+    }
+  }
+  ActionCtx ctx(this, &options.identity, &state);
+  absl::StatusOr<Value> value =
+      Guarded([&] { return std::get<ActionHandler>(fn.handler)(ctx, args); });
+  FunctionResult result;
+  if (!value.ok()) {
+    if (IsHandlerFault(value.status())) return value.status();
+    result.error = ToFunctionError(value.status());
+  } else if (fn.returns) {
+    auto txn = db_->Begin();
+    TableNameResolver resolver = [&txn](uint32_t n) { return txn->TableName(n); };
+    if (absl::Status s = fn.returns->Check(*value, resolver); !s.ok()) {
+      result.error = FunctionError{absl::StrCat("ReturnsValidationError: ", s.message()), {}};
+    } else {
+      result.value = std::move(*value);
+    }
+  } else {
+    result.value = std::move(*value);
+  }
+  result.log_lines = state.TakeLogLines();
+  return result;
+}
+
+std::optional<std::string> Runner::GetEnv(Transaction* txn, std::string_view name) {
+  if (txn != nullptr) return LookupEnv(txn, name);
+  auto fresh = db_->Begin();
+  return LookupEnv(fresh.get(), name);
+}
+
+absl::Status Runner::SetEnv(std::string_view name, std::string_view value) {
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    auto txn = db_->Begin();
+    ScanRequest all;
+    all.table = kEnvironmentTable;
+    CVX_ASSIGN_OR_RETURN(ScanResult rows, txn->Scan(all));
+    Object row{{"name", Value::String(std::string(name))},
+               {"value", Value::String(std::string(value))}};
+    bool replaced = false;
+    for (const Document& d : rows.documents) {
+      if (d.fields.at("name").string() == name) {
+        CVX_RETURN_IF_ERROR(txn->Replace(d.id, row));
+        replaced = true;
+      }
+    }
+    if (!replaced) CVX_RETURN_IF_ERROR(txn->Insert(kEnvironmentTable, row).status());
+    absl::Status s = txn->Commit();
+    if (s.code() != absl::StatusCode::kAborted) return s;
+  }
+  return Aborted("OccConflict", "could not set the environment variable: too much contention");
+}
+
+absl::Status Runner::RemoveEnv(std::string_view name) {
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    auto txn = db_->Begin();
+    ScanRequest all;
+    all.table = kEnvironmentTable;
+    CVX_ASSIGN_OR_RETURN(ScanResult rows, txn->Scan(all));
+    for (const Document& d : rows.documents) {
+      if (d.fields.at("name").string() == name) CVX_RETURN_IF_ERROR(txn->Delete(d.id));
+    }
+    absl::Status s = txn->Commit();
+    if (s.code() != absl::StatusCode::kAborted) return s;
+  }
+  return Aborted("OccConflict", "could not remove the environment variable: too much contention");
+}
+
+absl::StatusOr<std::map<std::string, std::string>> Runner::ListEnv() {
+  auto txn = db_->Begin();
+  ScanRequest all;
+  all.table = kEnvironmentTable;
+  CVX_ASSIGN_OR_RETURN(ScanResult rows, txn->Scan(all));
+  std::map<std::string, std::string> out;
+  for (const Document& d : rows.documents) {
+    out[d.fields.at("name").string()] = d.fields.at("value").string();
+  }
+  return out;
+}
+
+// --- ActionCtx (needs the Runner) ---
+
+namespace {
+// A nested call's result as the action sees it: its value, or its error as a Status
+// (a ConvexError keeps its data). Its log lines join the action's.
+absl::StatusOr<Value> Unwrap(absl::StatusOr<FunctionResult> result, ExecutionState* state) {
+  CVX_RETURN_IF_ERROR(result.status());
+  state->AppendLogLines(std::move(result->log_lines));
+  if (result->error) {
+    if (result->error->data) return ConvexError(*result->error->data);
+    return MakeError(absl::StatusCode::kFailedPrecondition, "FunctionError",
+                     result->error->message);
+  }
+  return std::move(*result->value);
+}
+
+CallOptions NestedCall(const std::optional<UserIdentity>* identity, FunctionType type) {
+  CallOptions options;
+  options.identity = *identity;
+  options.allow_internal = true;
+  options.expected_type = type;
+  return options;
+}
+}  // namespace
+
+absl::StatusOr<Value> ActionCtx::RunQuery(std::string_view path, Object args) {
+  return Unwrap(runner_->Run(path, Value::FromObject(std::move(args)),
+                             NestedCall(identity_, FunctionType::kQuery)),
+                state_);
+}
+
+absl::StatusOr<Value> ActionCtx::RunMutation(std::string_view path, Object args) {
+  return Unwrap(runner_->Run(path, Value::FromObject(std::move(args)),
+                             NestedCall(identity_, FunctionType::kMutation)),
+                state_);
+}
+
+absl::StatusOr<Value> ActionCtx::RunAction(std::string_view path, Object args) {
+  return Unwrap(runner_->Run(path, Value::FromObject(std::move(args)),
+                             NestedCall(identity_, FunctionType::kAction)),
+                state_);
+}
+
+absl::StatusOr<std::string> ActionCtx::RunAfter(double delay_ms, std::string_view path,
+                                                Object args) {
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    auto txn = runner_->db().Begin();
+    DatabaseWriter writer(txn.get(), state_, nullptr, nullptr);
+    Scheduler scheduler(&writer, state_, runner_);
+    CVX_ASSIGN_OR_RETURN(std::string id, scheduler.RunAfter(delay_ms, path, args));
+    absl::Status s = txn->Commit();
+    if (s.ok()) return id;
+    if (s.code() != absl::StatusCode::kAborted) return s;
+  }
+  return Aborted("OccConflict", "could not schedule: too much contention");
+}
+
+absl::Status ActionCtx::Cancel(std::string_view id) {
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    auto txn = runner_->db().Begin();
+    DatabaseWriter writer(txn.get(), state_, nullptr, nullptr);
+    Scheduler scheduler(&writer, state_, runner_);
+    CVX_RETURN_IF_ERROR(scheduler.Cancel(id));
+    absl::Status s = txn->Commit();
+    if (s.code() != absl::StatusCode::kAborted) return s;
+  }
+  return Aborted("OccConflict", "could not cancel: too much contention");
+}
+
+}  // namespace cvx

@@ -1,0 +1,104 @@
+// File: functions/runner.h
+//
+// Runs functions from an App against a Database, as Convex's function runner does:
+//   1. canonicalize the path, find the function, check its type and visibility;
+//   2. validate the arguments (ArgumentValidationError);
+//   3. queries and mutations: begin a transaction at the latest snapshot, run the handler
+//      with a frozen `now` and seeded randomness, validate the return value, commit
+//      (queries never write); an OCC conflict re-runs the whole function up to 4 times
+//      with jittered exponential backoff, then fails with Convex's OCC text;
+//   4. actions run outside any transaction; their runQuery/runMutation each get their own.
+//
+// Results follow Convex's UdfResponse: errors raised by or about the function (not found,
+// wrong type, bad arguments, handler errors, ConvexError with data) are a FunctionResult
+// with `error` set. Only problems outside the function (storage failure, OCC retries
+// exhausted, an exception escaping a handler: kInternal "UncaughtException") are non-OK.
+//
+// Thread safety: Run may be called from many threads at once.
+
+#ifndef CVX_FUNCTIONS_RUNNER_H_
+#define CVX_FUNCTIONS_RUNNER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "engine/base/clock.h"
+#include "engine/database.h"
+#include "functions/app.h"
+
+namespace cvx {
+
+struct FunctionError {
+  std::string message;
+  std::optional<Value> data;  // ConvexError data
+};
+
+struct FunctionResult {
+  std::optional<Value> value;  // set on success
+  std::optional<FunctionError> error;
+  std::vector<std::string> log_lines;
+  uint64_t ts = 0;  // the commit ts (mutations) or snapshot ts (queries)
+  int retries = 0;  // OCC retries it took
+  bool ok() const { return !error.has_value(); }
+};
+
+struct CallOptions {
+  std::optional<UserIdentity> identity;
+  bool allow_internal = false;  // admin callers, runQuery & co, the scheduler
+  // When set, the function must be of this type ("Trying to execute ... as ...").
+  std::optional<FunctionType> expected_type;
+};
+
+struct RunnerOptions {
+  Clock* clock = SystemClock();
+  Limits limits;
+  int max_occ_retries = 4;
+  absl::Duration occ_initial_backoff = absl::Milliseconds(10);
+  absl::Duration occ_max_backoff = absl::Milliseconds(500);
+};
+
+class Runner {
+ public:
+  // `app` and `db` must outlive the Runner.
+  Runner(const App* app, Database* db, RunnerOptions options = {});
+
+  // Runs `path` with `args` (the function's single argument object).
+  [[nodiscard]] absl::StatusOr<FunctionResult> Run(std::string_view path, const Value& args,
+                                                   const CallOptions& options = {});
+
+  const App& app() const { return *app_; }
+  Database& db() { return *db_; }
+  Clock* clock() const { return options_.clock; }
+
+  // Environment variables, stored in the _environment_variables table.
+  [[nodiscard]] absl::Status SetEnv(std::string_view name, std::string_view value);
+  [[nodiscard]] absl::Status RemoveEnv(std::string_view name);
+  [[nodiscard]] absl::StatusOr<std::map<std::string, std::string>> ListEnv();
+  // Reads within `txn` (recording the read), or in a fresh snapshot when txn is null.
+  std::optional<std::string> GetEnv(Transaction* txn, std::string_view name);
+
+  uint64_t total_occ_retries() const { return occ_retries_.load(); }
+
+ private:
+  absl::StatusOr<FunctionResult> RunTransactional(const RegisteredFunction& fn,
+                                                  const Object& args,
+                                                  const CallOptions& options);
+  absl::StatusOr<FunctionResult> RunAction(const RegisteredFunction& fn, const Object& args,
+                                           const CallOptions& options);
+
+  const App* app_;
+  Database* db_;
+  RunnerOptions options_;
+  std::atomic<uint64_t> occ_retries_{0};
+  std::atomic<uint64_t> executions_{0};
+};
+
+}  // namespace cvx
+
+#endif  // CVX_FUNCTIONS_RUNNER_H_
