@@ -70,6 +70,13 @@ class ExecutionState {
   double Random() { return std::uniform_real_distribution<double>(0, 1)(rng_); }
 
   bool paginated = false;  // one paginate() per function
+  // The end cursor of the page paginate() returned (for the sync journal), if any.
+  std::optional<std::string> page_end_cursor;
+  // On re-execution of a subscribed query: the end cursor its last run returned (the
+  // sync protocol's journal). paginate() without an endCursor then reads up to it.
+  std::optional<std::string> journal_end_cursor;
+  // Key that authenticates pagination cursors (set by the Runner).
+  std::string cursor_key;
 
  private:
   absl::Status Poison(absl::Status status);

@@ -96,6 +96,20 @@ Expr And(std::vector<Expr> operands);
 Expr Or(std::vector<Expr> operands);
 }  // namespace q
 
+// Convex's paginationOpts (src/server/pagination.ts).
+struct PaginationOptions {
+  double num_items = 0;
+  std::optional<std::string> cursor;      // null: from the start
+  std::optional<std::string> end_cursor;  // read up to here, ignoring num_items
+  std::optional<double> maximum_rows_read;
+  std::optional<double> maximum_bytes_read;
+  // From the paginationOpts object a client sent. kInvalidArgument on a wrong shape.
+  [[nodiscard]] static absl::StatusOr<PaginationOptions> FromValue(const Value& opts);
+};
+
+inline constexpr size_t kMaxPageSize = 32000;
+inline constexpr size_t kSplitRecommendedRows = 6144;
+
 class Query {
  public:
   // `deferred` (if an error) is returned by the terminal call.
@@ -115,6 +129,15 @@ class Query {
   [[nodiscard]] absl::StatusOr<std::optional<Value>> First();
   // Fails with "unique() query returned more than one result from table ..." on two.
   [[nodiscard]] absl::StatusOr<std::optional<Value>> Unique();
+
+  // Convex's paginate(): {page, isDone, continueCursor, splitCursor, pageStatus}.
+  // Cursors are opaque strings authenticated with the execution's cursor key and bound to
+  // this query; a tampered or foreign cursor fails with tag "InvalidCursor". Errors also:
+  // NoDocumentsForPagination, PageSizeTooLarge, InvalidPaginationLimit,
+  // MultiplePaginatedDatabaseQueries. The page's end position is recorded in the
+  // ExecutionState (the sync protocol's journal keeps page boundaries fixed with it).
+  [[nodiscard]] absl::StatusOr<Value> Paginate(const PaginationOptions& options);
+  [[nodiscard]] absl::StatusOr<Value> Paginate(const Value& pagination_opts);
 
   // The compiled scan request (for pagination and tests).
   [[nodiscard]] absl::StatusOr<ScanRequest> Compile() const;

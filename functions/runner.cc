@@ -46,7 +46,12 @@ bool IsHandlerFault(const absl::Status& s) { return ErrorTag(s) == "UncaughtExce
 }  // namespace
 
 Runner::Runner(const App* app, Database* db, RunnerOptions options)
-    : app_(app), db_(db), options_(std::move(options)) {}
+    : app_(app), db_(db), options_(std::move(options)) {
+  if (options_.cursor_key.empty()) {
+    std::random_device rd;
+    for (int i = 0; i < 32; ++i) options_.cursor_key.push_back(static_cast<char>(rd()));
+  }
+}
 
 absl::StatusOr<FunctionResult> Runner::Run(std::string_view path, const Value& args,
                                            const CallOptions& options) {
@@ -86,6 +91,8 @@ absl::StatusOr<FunctionResult> Runner::RunTransactional(const RegisteredFunction
     uint64_t seed = absl::HashOf(fn.path, txn->begin_ts(), attempt);
     ExecutionState state(options_.limits,
                          static_cast<double>(options_.clock->NowNanos() / 1000) / 1000.0, seed);
+    state.cursor_key = options_.cursor_key;
+    state.journal_end_cursor = options.journal;
     TableNameResolver resolver = [&txn](uint32_t n) { return txn->TableName(n); };
     FunctionResult result;
     if (fn.args) {
@@ -140,6 +147,7 @@ absl::StatusOr<FunctionResult> Runner::RunTransactional(const RegisteredFunction
     }
     result.log_lines = state.TakeLogLines();
     result.retries = attempt;
+    result.journal = state.page_end_cursor;
     return result;
   }
 }

@@ -45,6 +45,8 @@ struct FunctionResult {
   std::vector<std::string> log_lines;
   uint64_t ts = 0;  // the commit ts (mutations) or snapshot ts (queries)
   int retries = 0;  // OCC retries it took
+  // The end cursor of the page a paginated query returned: the sync protocol's journal.
+  std::optional<std::string> journal;
   bool ok() const { return !error.has_value(); }
 };
 
@@ -53,6 +55,8 @@ struct CallOptions {
   bool allow_internal = false;  // admin callers, runQuery & co, the scheduler
   // When set, the function must be of this type ("Trying to execute ... as ...").
   std::optional<FunctionType> expected_type;
+  // A subscribed query's journal from its previous run (keeps page boundaries fixed).
+  std::optional<std::string> journal;
 };
 
 struct RunnerOptions {
@@ -61,6 +65,9 @@ struct RunnerOptions {
   int max_occ_retries = 4;
   absl::Duration occ_initial_backoff = absl::Milliseconds(10);
   absl::Duration occ_max_backoff = absl::Milliseconds(500);
+  // Authenticates pagination cursors. Empty: a random key per Runner (cursors then do not
+  // survive a restart; clients start over on InvalidCursor, as usePaginatedQuery does).
+  std::string cursor_key;
 };
 
 class Runner {
