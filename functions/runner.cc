@@ -119,6 +119,10 @@ absl::StatusOr<FunctionResult> Runner::RunTransactional(const RegisteredFunction
       }
     }
     absl::Status status = value.status();
+    if (status.ok() && fn.type == FunctionType::kMutation && options.before_commit) {
+      status = options.before_commit(*txn);
+      if (!status.ok() && status.code() != absl::StatusCode::kAborted) return status;
+    }
     if (status.ok() && fn.type == FunctionType::kMutation) {
       status = txn->Commit();
       if (!status.ok() && status.code() != absl::StatusCode::kAborted) return status;

@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -57,6 +58,11 @@ struct CallOptions {
   std::optional<FunctionType> expected_type;
   // A subscribed query's journal from its previous run (keeps page boundaries fixed).
   std::optional<std::string> journal;
+  // Mutations only: runs in the mutation's transaction after its handler succeeded, just
+  // before commit (the scheduler records a job's completion this way, so the state change
+  // commits with the job's effects). kAborted retries the whole mutation; any other error
+  // discards the transaction and is returned as Run's status.
+  std::function<absl::Status(Transaction&)> before_commit;
 };
 
 struct RunnerOptions {
