@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "engine/database.h"
 #include "engine/storage/key_layout.h"
 #include "engine/value/json.h"
@@ -38,54 +39,8 @@
 namespace cvx {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using namespace ::cvx::bench;  // NOLINT: the benchmark helpers
 
-double g_seconds = 2.0;
-
-struct Result {
-  double ops_per_sec = 0;
-  double p50_us = 0;
-  double p99_us = 0;
-};
-
-Result Summarize(std::vector<double>& lat_us, double elapsed_s) {
-  Result r;
-  if (lat_us.empty()) return r;
-  std::sort(lat_us.begin(), lat_us.end());
-  r.ops_per_sec = lat_us.size() / elapsed_s;
-  r.p50_us = lat_us[lat_us.size() / 2];
-  r.p99_us = lat_us[std::min(lat_us.size() - 1, lat_us.size() * 99 / 100)];
-  return r;
-}
-
-// Runs op(thread_index) on `threads` threads for g_seconds; returns throughput/latency.
-Result RunTimed(int threads, const std::function<void(int)>& op) {
-  std::vector<std::vector<double>> lats(threads);
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> workers;
-  auto start = Clock::now();
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&, t] {
-      while (!stop.load(std::memory_order_relaxed)) {
-        auto a = Clock::now();
-        op(t);
-        lats[t].push_back(std::chrono::duration<double, std::micro>(Clock::now() - a).count());
-      }
-    });
-  }
-  std::this_thread::sleep_for(std::chrono::duration<double>(g_seconds));
-  stop = true;
-  for (auto& w : workers) w.join();
-  double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  std::vector<double> all;
-  for (auto& l : lats) all.insert(all.end(), l.begin(), l.end());
-  return Summarize(all, elapsed);
-}
-
-void Die(const std::string& what) {
-  std::fprintf(stderr, "engine_bench: %s\n", what.c_str());
-  std::exit(1);
-}
 
 Object SampleFields(int64_t i) {
   return {{"owner", Value::String("user-" + std::to_string(i))},
@@ -93,11 +48,6 @@ Object SampleFields(int64_t i) {
           {"note", Value::String(std::string(64, 'x'))}};
 }
 
-std::string Fmt(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), v >= 100 ? "%.0f" : "%.1f", v);
-  return buf;
-}
 
 void InsertBench(Durability durability, const std::string& dir) {
   const char* mode = durability == Durability::kSync ? "sync" : "process";
@@ -303,13 +253,13 @@ void OpenCloseBench() {
   constexpr int kRounds = 50;
   std::vector<double> lat;
   for (int i = 0; i < kRounds; ++i) {
-    auto a = Clock::now();
+    auto a = bench::SteadyClock::now();
     DatabaseOptions options;
     options.durability = Durability::kMemory;
     auto db = Database::Open(options);
     if (!db.ok()) Die("memory open");
     db->reset();
-    lat.push_back(std::chrono::duration<double, std::micro>(Clock::now() - a).count());
+    lat.push_back(std::chrono::duration<double, std::micro>(bench::SteadyClock::now() - a).count());
   }
   Result r = Summarize(lat, 1);
   // RSS per open database: hold 20 open at once.
@@ -337,12 +287,12 @@ void OpenCloseBench() {
 
 int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) cvx::g_seconds = std::atof(argv[++i]);
-    if (std::strcmp(argv[i], "--quick") == 0) cvx::g_seconds = 0.3;
+    if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) cvx::bench::g_seconds = std::atof(argv[++i]);
+    if (std::strcmp(argv[i], "--quick") == 0) cvx::bench::g_seconds = 0.3;
   }
   std::string dir = std::filesystem::temp_directory_path().string() + "/cvx-engine-bench-" +
                     std::to_string(getpid());
-  std::printf("## Engine (engine_bench, %.1f s per cell)\n\n", cvx::g_seconds);
+  std::printf("## Engine (engine_bench, %.1f s per cell)\n\n", cvx::bench::g_seconds);
   std::printf("| case | convexlite ops/s | p50 / p99 µs | raw RocksDB ops/s | p50 / p99 µs | ratio |\n");
   std::printf("|---|---|---|---|---|---|\n");
   std::fflush(stdout);

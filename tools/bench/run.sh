@@ -12,5 +12,7 @@ out=docs/performance-results.md
   echo "Date: $(date -u +%Y-%m-%dT%H:%MZ). Build: $(grep CMAKE_BUILD_TYPE: "$build/CMakeCache.txt" | cut -d= -f2)."
   echo
   "$build/bench/engine_bench" "${BENCH_ARGS[@]:-}"
+  echo
+  "$build/bench/functions_bench" "${BENCH_ARGS[@]:-}"
 } | tee "$out"
 echo "wrote $out"

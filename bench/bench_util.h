@@ -1,0 +1,77 @@
+// File: bench/bench_util.h
+//
+// Shared pieces of the benchmarks: timed multi-threaded runs with latency percentiles.
+
+#ifndef CVX_BENCH_BENCH_UTIL_H_
+#define CVX_BENCH_BENCH_UTIL_H_
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace cvx::bench {
+
+using SteadyClock = std::chrono::steady_clock;
+
+inline double g_seconds = 2.0;
+
+struct Result {
+  double ops_per_sec = 0;
+  double p50_us = 0;
+  double p99_us = 0;
+};
+
+inline Result Summarize(std::vector<double>& lat_us, double elapsed_s) {
+  Result r;
+  if (lat_us.empty()) return r;
+  std::sort(lat_us.begin(), lat_us.end());
+  r.ops_per_sec = lat_us.size() / elapsed_s;
+  r.p50_us = lat_us[lat_us.size() / 2];
+  r.p99_us = lat_us[std::min(lat_us.size() - 1, lat_us.size() * 99 / 100)];
+  return r;
+}
+
+// Runs op(thread_index) on `threads` threads for g_seconds; returns throughput/latency.
+inline Result RunTimed(int threads, const std::function<void(int)>& op) {
+  std::vector<std::vector<double>> lats(threads);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> workers;
+  auto start = SteadyClock::now();
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      while (!stop.load(std::memory_order_relaxed)) {
+        auto a = SteadyClock::now();
+        op(t);
+        lats[t].push_back(std::chrono::duration<double, std::micro>(SteadyClock::now() - a).count());
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::duration<double>(g_seconds));
+  stop = true;
+  for (auto& w : workers) w.join();
+  double elapsed = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  std::vector<double> all;
+  for (auto& l : lats) all.insert(all.end(), l.begin(), l.end());
+  return Summarize(all, elapsed);
+}
+
+inline void Die(const std::string& what) {
+  std::fprintf(stderr, "engine_bench: %s\n", what.c_str());
+  std::exit(1);
+}
+
+inline std::string Fmt(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), v >= 100 ? "%.0f" : "%.1f", v);
+  return buf;
+}
+
+}  // namespace cvx::bench
+
+#endif  // CVX_BENCH_BENCH_UTIL_H_
