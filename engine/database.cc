@@ -200,6 +200,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
     impl->last_ts = last_ts;
     impl->log_floor_ts = last_ts;
     impl->current = impl->MakeSnapshot(last_ts, std::move(catalog));
+    impl->recent.emplace_back(options.clock->NowNanos(), impl->current);
   }
   return std::unique_ptr<Database>(new Database(std::move(impl)));
 }
@@ -210,6 +211,7 @@ Database::~Database() {
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     impl_->current.reset();
+    impl_->recent.clear();
   }
   if (impl_->db) {
     impl_->db->Close().PermitUncheckedError();
@@ -222,6 +224,36 @@ std::unique_ptr<Transaction> Database::Begin() {
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     snap = impl_->current;
+  }
+  return std::unique_ptr<Transaction>(
+      new Transaction(this, std::move(snap), impl_->options.clock->NowNanos()));
+}
+
+absl::StatusOr<std::unique_ptr<Transaction>> Database::BeginAt(uint64_t ts) {
+  std::shared_ptr<const Snapshot> snap;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    if (ts > impl_->current->ts) {
+      return MakeError(absl::StatusCode::kOutOfRange, "FutureTimestamp",
+                       absl::StrCat("timestamp ", ts, " is after the latest commit ",
+                                    impl_->current->ts));
+    }
+    if (ts == impl_->current->ts) {
+      snap = impl_->current;
+    } else {
+      for (auto it = impl_->recent.rbegin(); it != impl_->recent.rend(); ++it) {
+        if (it->second->ts <= ts) {
+          // `recent` is a contiguous tail of published commits, so the newest one at or
+          // before ts is exactly the state as of ts.
+          snap = it->second;
+          break;
+        }
+      }
+    }
+  }
+  if (snap == nullptr) {
+    return MakeError(absl::StatusCode::kFailedPrecondition, "SnapshotTooOld",
+                     absl::StrCat("timestamp ", ts, " is older than the retained snapshots"));
   }
   return std::unique_ptr<Transaction>(
       new Transaction(this, std::move(snap), impl_->options.clock->NowNanos()));
@@ -351,6 +383,13 @@ absl::Status Database::Impl::Commit(CommitRequest* request) {
     lock.lock();
     if (write_status.ok()) {
       current = MakeSnapshot(ts, std::move(published));
+      recent.emplace_back(now_wall, current);
+      const uint64_t max_age =
+          static_cast<uint64_t>(absl::ToInt64Nanoseconds(options.max_transaction_age));
+      while (recent.size() > options.retained_snapshots ||
+             (!recent.empty() && now_wall - recent.front().first > max_age)) {
+        recent.pop_front();
+      }
       stats.commits += accepted.size();
       ++stats.groups;
     } else {

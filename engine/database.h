@@ -57,6 +57,8 @@ struct DatabaseOptions {
   // fails at commit with kAborted "SnapshotTooOld".
   absl::Duration write_log_window = absl::Seconds(60);
   size_t write_log_max_bytes = 64 << 20;
+  // How many recent snapshots BeginAt can still read.
+  size_t retained_snapshots = 64;
   // Commits grouped into one WriteBatch at most.
   size_t max_group_size = 64;
 };
@@ -81,6 +83,12 @@ class Database {
 
   // A transaction at the latest published snapshot.
   std::unique_ptr<Transaction> Begin();
+
+  // A read transaction at the state as of `ts`: the newest published commit at or before
+  // it. Recent snapshots are retained (the last `retained_snapshots`, at most
+  // `max_transaction_age` old). Errors: kOutOfRange "FutureTimestamp" when ts is after
+  // the latest commit; kFailedPrecondition "SnapshotTooOld" when no longer retained.
+  [[nodiscard]] absl::StatusOr<std::unique_ptr<Transaction>> BeginAt(uint64_t ts);
 
   // The ts of the latest published commit (0 for a new database).
   uint64_t LatestTs() const;

@@ -100,6 +100,9 @@ struct Database::Impl {
   // must be able to judge this code. Fields below "guarded by mu" say so in comments.
   mutable std::mutex mu;
   std::shared_ptr<const engine_internal::Snapshot> current;  // guarded by mu
+  // Recently published snapshots, oldest first, with their wall publish time (BeginAt).
+  std::deque<std::pair<uint64_t, std::shared_ptr<const engine_internal::Snapshot>>>
+      recent;  // guarded by mu
   std::condition_variable queue_cv;
   std::deque<engine_internal::CommitRequest*> queue;  // guarded by mu
   std::deque<engine_internal::LogEntry> log;  // guarded by mu

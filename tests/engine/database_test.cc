@@ -504,3 +504,56 @@ TEST(CommitListenerTest, SeesEveryCommitInOrderWithKeys) {
 
 }  // namespace
 }  // namespace cvx
+
+namespace cvx {
+namespace {
+
+TEST(BeginAtTest, ReadsTheStateAsOfATimestamp) {
+  auto db = testing::OpenTestDb();
+  std::vector<uint64_t> ts;
+  DocumentId id;
+  for (int i = 0; i < 3; ++i) {
+    auto txn = db->Begin();
+    if (i == 0) {
+      ASSERT_OK_AND_ASSIGN(id, txn->Insert("t", {{"v", Value::Float64(i)}}));
+    } else {
+      ASSERT_OK(txn->Replace(id, {{"v", Value::Float64(i)}}));
+    }
+    ASSERT_OK(txn->Commit());
+    ts.push_back(txn->commit_ts());
+  }
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_OK_AND_ASSIGN(auto txn, db->BeginAt(ts[i]));
+    ASSERT_OK_AND_ASSIGN(auto doc, txn->Get(id));
+    EXPECT_EQ(doc->fields.at("v").float64(), i);
+    // Between two commits: the earlier one's state.
+    if (i < 2) {
+      ASSERT_OK_AND_ASSIGN(auto mid, db->BeginAt(ts[i] + (ts[i + 1] - ts[i]) / 2));
+      ASSERT_OK_AND_ASSIGN(auto d2, mid->Get(id));
+      EXPECT_EQ(d2->fields.at("v").float64(), i);
+    }
+  }
+  EXPECT_THAT(db->BeginAt(ts[2] + 1), testing::StatusIs(absl::StatusCode::kOutOfRange, "FutureTimestamp"));
+  // Before the first commit: the empty database.
+  ASSERT_OK_AND_ASSIGN(auto empty, db->BeginAt(1));
+  ASSERT_OK_AND_ASSIGN(auto none, empty->Get(id));
+  EXPECT_FALSE(none.has_value());
+}
+
+TEST(BeginAtTest, OnlyRecentSnapshotsAreRetained) {
+  DatabaseOptions options;
+  options.retained_snapshots = 2;
+  auto db = testing::OpenTestDb(options);
+  std::vector<uint64_t> ts;
+  for (int i = 0; i < 4; ++i) {
+    auto txn = db->Begin();
+    ASSERT_OK(txn->Insert("t", {}).status());
+    ASSERT_OK(txn->Commit());
+    ts.push_back(txn->commit_ts());
+  }
+  EXPECT_OK(db->BeginAt(ts[2]).status());
+  EXPECT_THAT(db->BeginAt(ts[1]), testing::StatusIs(absl::StatusCode::kFailedPrecondition, "SnapshotTooOld"));
+}
+
+}  // namespace
+}  // namespace cvx
