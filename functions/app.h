@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "engine/value/value.h"
 #include "functions/context.h"
+#include "functions/http_router.h"
 #include "functions/triggers.h"
 #include "schema/schema.h"
 #include "schema/validator.h"
@@ -74,6 +75,10 @@ class App {
   App& InternalAction(std::string_view path, std::optional<Validator> args, ActionHandler handler,
                       std::optional<Validator> returns = std::nullopt);
 
+  // HTTP actions, served at the site port's root and under /http/ on the API port.
+  HttpRouter& http() { return http_; }
+  const HttpRouter& http() const { return http_; }
+
   TriggerRegistry& triggers() { return triggers_; }
   const TriggerRegistry& triggers() const { return triggers_; }
 
@@ -88,6 +93,7 @@ class App {
   SchemaDefinition schema_;
   std::map<std::string, RegisteredFunction, std::less<>> functions_;
   TriggerRegistry triggers_;
+  HttpRouter http_;
 };
 
 }  // namespace cvx

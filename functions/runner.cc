@@ -10,6 +10,8 @@
 #include "engine/base/status_macros.h"
 #include "functions/errors.h"
 #include "functions/function_path.h"
+#include "engine/value/json.h"
+#include "absl/strings/str_format.h"
 
 namespace cvx {
 namespace {
@@ -87,7 +89,12 @@ absl::StatusOr<FunctionResult> Runner::RunTransactional(const RegisteredFunction
   std::mt19937_64 jitter(executions_.fetch_add(1) + 1);
   absl::Duration backoff = options_.occ_initial_backoff;
   for (int attempt = 0;; ++attempt) {
-    auto txn = db_->Begin();
+    std::unique_ptr<Transaction> txn;
+    if (options.snapshot_ts && fn.type == FunctionType::kQuery) {
+      CVX_ASSIGN_OR_RETURN(txn, db_->BeginAt(*options.snapshot_ts));
+    } else {
+      txn = db_->Begin();
+    }
     uint64_t seed = absl::HashOf(fn.path, txn->begin_ts(), attempt);
     ExecutionState state(options_.limits,
                          static_cast<double>(options_.clock->NowNanos() / 1000) / 1000.0, seed);
@@ -188,6 +195,45 @@ absl::StatusOr<FunctionResult> Runner::RunAction(const RegisteredFunction& fn, c
   }
   result.log_lines = state.TakeLogLines();
   return result;
+}
+
+HttpActionResponse Runner::RunHttpAction(const HttpActionRequest& request,
+                                         const std::optional<UserIdentity>& identity) {
+  auto json_error = [](int status, const std::string& code) {
+    HttpActionResponse r;
+    r.status = status;
+    r.headers["content-type"] = "application/json";
+    std::string body;
+    AppendJsonString(code, &body);
+    r.body = absl::StrCat("{\"code\":", body, "}");
+    return r;
+  };
+  const HttpActionHandler* handler = app_->http().Lookup(request.method, request.path);
+  if (handler == nullptr) {
+    HttpActionResponse r;
+    r.status = 404;
+    r.headers["content-type"] = "text/plain";
+    r.body = absl::StrCat("No HttpAction routed for ", request.path);
+    return r;
+  }
+  uint64_t seed = absl::HashOf(request.path, options_.clock->NowNanos(), executions_.fetch_add(1));
+  ExecutionState state(options_.limits,
+                       static_cast<double>(options_.clock->NowNanos() / 1000) / 1000.0, seed);
+  ActionCtx ctx(this, &identity, &state);
+  absl::StatusOr<HttpActionResponse> response;
+  try {
+    response = (*handler)(ctx, request);
+  } catch (const std::exception& e) {
+    response = Internal("UncaughtException", e.what());
+  } catch (...) {
+    response = Internal("UncaughtException", "non-standard exception");
+  }
+  if (!response.ok()) {
+    std::string id = absl::StrCat(absl::Hex(seed, absl::kZeroPad16));
+    return json_error(500, absl::StrCat("[Request ID: ", id, "] Server Error: ",
+                                        response.status().message()));
+  }
+  return *std::move(response);
 }
 
 std::optional<std::string> Runner::GetEnv(Transaction* txn, std::string_view name) {

@@ -58,6 +58,8 @@ struct CallOptions {
   std::optional<FunctionType> expected_type;
   // A subscribed query's journal from its previous run (keeps page boundaries fixed).
   std::optional<std::string> journal;
+  // Queries only: read at this ts (Database::BeginAt) instead of the latest snapshot.
+  std::optional<uint64_t> snapshot_ts;
   // Mutations only: runs in the mutation's transaction after its handler succeeded, just
   // before commit (the scheduler records a job's completion this way, so the state change
   // commits with the job's effects). kAborted retries the whole mutation; any other error
@@ -84,6 +86,11 @@ class Runner {
   // Runs `path` with `args` (the function's single argument object).
   [[nodiscard]] absl::StatusOr<FunctionResult> Run(std::string_view path, const Value& args,
                                                    const CallOptions& options = {});
+
+  // Runs the HTTP action routed for `request`; 404 "No HttpAction routed for <path>" when
+  // none; a failing handler gives 500 {"code":"[Request ID: ..] Server Error: <msg>"}.
+  HttpActionResponse RunHttpAction(const HttpActionRequest& request,
+                                   const std::optional<UserIdentity>& identity);
 
   const App& app() const { return *app_; }
   Database& db() { return *db_; }

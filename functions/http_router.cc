@@ -1,0 +1,55 @@
+#include "functions/http_router.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/strings/match.h"
+#include "engine/base/status_macros.h"
+
+namespace cvx {
+namespace {
+
+bool ValidMethod(const std::string& m) {
+  return m == "GET" || m == "POST" || m == "PUT" || m == "DELETE" || m == "OPTIONS" ||
+         m == "PATCH";
+}
+
+void Fail(const std::string& what) {
+  std::fprintf(stderr, "convexlite: invalid HTTP route: %s\n", what.c_str());
+  std::abort();
+}
+
+}  // namespace
+
+void HttpRouter::Route(std::string method, std::string path, HttpActionHandler handler) {
+  if (!ValidMethod(method)) Fail("method " + method);
+  if (path.empty() || path[0] != '/' || absl::StartsWith(path, "/.files")) Fail("path " + path);
+  if (!exact_.emplace(std::make_pair(method, path), std::move(handler)).second) {
+    Fail("duplicate " + method + " " + path);
+  }
+}
+
+void HttpRouter::RoutePrefix(std::string method, std::string path_prefix,
+                             HttpActionHandler handler) {
+  if (!ValidMethod(method)) Fail("method " + method);
+  if (path_prefix.size() < 1 || path_prefix.front() != '/' || path_prefix.back() != '/') {
+    Fail("pathPrefix must start and end with '/': " + path_prefix);
+  }
+  prefixes_.emplace_back(std::move(method), std::move(path_prefix), std::move(handler));
+}
+
+const HttpActionHandler* HttpRouter::Lookup(std::string_view method, std::string_view path) const {
+  std::string m(method == "HEAD" ? "GET" : method);
+  if (auto it = exact_.find({m, std::string(path)}); it != exact_.end()) return &it->second;
+  const HttpActionHandler* best = nullptr;
+  size_t best_len = 0;
+  for (const auto& [pm, prefix, handler] : prefixes_) {
+    if (pm == m && absl::StartsWith(AV(path), prefix) && prefix.size() > best_len) {
+      best = &handler;
+      best_len = prefix.size();
+    }
+  }
+  return best;
+}
+
+}  // namespace cvx

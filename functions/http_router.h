@@ -1,0 +1,57 @@
+// File: functions/http_router.h
+//
+// HTTP actions (convex-protocol.md §8): routes of {path | pathPrefix, method, handler}.
+// Lookup takes the exact (path, method) match first, else the longest matching prefix for
+// that method; HEAD is served as GET. A pathPrefix must start and end with '/'.
+// Handlers run like actions (ActionCtx: runQuery/runMutation/runAction, no db).
+
+#ifndef CVX_FUNCTIONS_HTTP_ROUTER_H_
+#define CVX_FUNCTIONS_HTTP_ROUTER_H_
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace cvx {
+
+class ActionCtx;
+
+struct HttpActionRequest {
+  std::string method;
+  std::string url;   // path and query as received, e.g. "/hello?x=1"
+  std::string path;  // the path alone, e.g. "/hello"
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+};
+
+struct HttpActionResponse {
+  int status = 200;
+  std::map<std::string, std::string> headers;
+  std::string body;
+};
+
+using HttpActionHandler =
+    std::function<absl::StatusOr<HttpActionResponse>(ActionCtx&, const HttpActionRequest&)>;
+
+class HttpRouter {
+ public:
+  // Aborts the program on an invalid route (a programming error, found at start-up).
+  void Route(std::string method, std::string path, HttpActionHandler handler);
+  void RoutePrefix(std::string method, std::string path_prefix, HttpActionHandler handler);
+
+  // The handler for a request, or nullptr (404 "No HttpAction routed for <path>").
+  const HttpActionHandler* Lookup(std::string_view method, std::string_view path) const;
+  bool empty() const { return exact_.empty() && prefixes_.empty(); }
+
+ private:
+  std::map<std::pair<std::string, std::string>, HttpActionHandler> exact_;
+  std::vector<std::tuple<std::string, std::string, HttpActionHandler>> prefixes_;
+};
+
+}  // namespace cvx
+
+#endif  // CVX_FUNCTIONS_HTTP_ROUTER_H_

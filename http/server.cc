@@ -1,0 +1,229 @@
+// Beast plumbing after boostorg/beast example/advanced/server (boost-1.81.0): a listener
+// per port, one session object per connection that keeps itself alive with
+// shared_from_this, and a worker pool for request handling.
+
+#include "http/server.h"
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "boost/asio/dispatch.hpp"
+#include "boost/asio/ip/tcp.hpp"
+#include "boost/asio/post.hpp"
+#include "boost/asio/strand.hpp"
+#include "boost/asio/thread_pool.hpp"
+#include "boost/beast/core.hpp"
+#include "boost/beast/http.hpp"
+#include "engine/base/error.h"
+
+namespace cvx {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+constexpr auto kIdleTimeout = std::chrono::seconds(120);
+
+HttpRequest ToRequest(const http::request<http::string_body>& req) {
+  HttpRequest out;
+  out.method = std::string(req.method_string());
+  out.target = std::string(req.target());
+  for (const auto& field : req) {
+    out.headers[absl::AsciiStrToLower(std::string(field.name_string()))] =
+        std::string(field.value());
+  }
+  out.body = req.body();
+  return out;
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, const HttpHandler* handler, asio::thread_pool* pool,
+          size_t body_limit)
+      : stream_(std::move(socket)), handler_(handler), pool_(pool), body_limit_(body_limit) {}
+
+  void Run() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
+  }
+
+ private:
+  void Read() {
+    parser_.emplace();
+    parser_->body_limit(body_limit_);
+    parser_->header_limit(64 * 1024);
+    stream_.expires_after(kIdleTimeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       self->OnRead(ec);
+                     });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == http::error::end_of_stream) return Close();
+    if (ec == http::error::body_limit) {
+      HttpResponse r;
+      r.status = 413;
+      r.headers["content-type"] = "application/json";
+      r.body = "{\"code\":\"RequestTooLarge\",\"message\":\"The request body is over the 16 MiB limit\"}";
+      return Write(std::move(r), 11, false);
+    }
+    if (ec) return Close();
+    http::request<http::string_body> req = parser_->release();
+    const bool keep_alive = req.keep_alive();
+    const unsigned version = req.version();
+    HttpRequest request = ToRequest(req);
+    asio::post(*pool_, [self = shared_from_this(), request = std::move(request), keep_alive,
+                        version]() mutable {
+      HttpResponse response = (*self->handler_)(request);
+      asio::post(self->stream_.get_executor(),
+                 [self, response = std::move(response), keep_alive, version]() mutable {
+                   self->Write(std::move(response), version, keep_alive);
+                 });
+    });
+  }
+
+  void Write(HttpResponse response, unsigned version, bool keep_alive) {
+    auto res = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(response.status), version);
+    res->set(http::field::server, "convexlite");
+    for (const auto& [name, value] : response.headers) res->set(name, value);
+    res->body() = std::move(response.body);
+    res->keep_alive(keep_alive);
+    res->prepare_payload();
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res, keep_alive](beast::error_code ec, size_t) {
+                        if (ec || !keep_alive) return self->Close();
+                        self->Read();
+                      });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  const HttpHandler* handler_;
+  asio::thread_pool* pool_;
+  size_t body_limit_;
+};
+
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  Listener(asio::io_context& ioc, const HttpHandler* handler, asio::thread_pool* pool,
+           size_t body_limit)
+      : ioc_(ioc), acceptor_(asio::make_strand(ioc)), handler_(handler), pool_(pool),
+        body_limit_(body_limit) {}
+
+  absl::Status Bind(const std::string& host, uint16_t port) {
+    beast::error_code ec;
+    tcp::endpoint endpoint(asio::ip::make_address(host, ec), port);
+    if (ec) return InvalidArgument("BadHost", absl::StrCat("invalid host ", host));
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec == asio::error::address_in_use) {
+      return MakeError(absl::StatusCode::kFailedPrecondition, "PortInUse",
+                       absl::StrCat("port ", port, " on ", host, " is already in use"));
+    }
+    if (ec) {
+      return MakeError(absl::StatusCode::kUnavailable, "SocketError",
+                       absl::StrCat("cannot listen on ", host, ":", port, ": ", ec.message()));
+    }
+    port_ = acceptor_.local_endpoint().port();
+    return absl::OkStatus();
+  }
+
+  void Start() { Accept(); }
+  void Close() {
+    asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      self->acceptor_.close(ec);
+    });
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  void Accept() {
+    acceptor_.async_accept(asio::make_strand(ioc_), [self = shared_from_this()](
+                                                        beast::error_code ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
+      if (!ec) {
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        std::make_shared<Session>(std::move(socket), self->handler_, self->pool_, self->body_limit_)
+            ->Run();
+      }
+      self->Accept();
+    });
+  }
+
+  asio::io_context& ioc_;
+  tcp::acceptor acceptor_;
+  const HttpHandler* handler_;
+  asio::thread_pool* pool_;
+  size_t body_limit_;
+  uint16_t port_ = 0;
+};
+
+}  // namespace
+
+struct Server::Impl {
+  ServerOptions options;
+  asio::io_context ioc;
+  std::unique_ptr<asio::thread_pool> pool;
+  std::shared_ptr<Listener> api;
+  std::shared_ptr<Listener> site;
+  std::vector<std::thread> threads;
+  bool running = false;
+};
+
+Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+}
+
+Server::~Server() { Stop(); }
+
+absl::Status Server::Start() {
+  Impl& s = *impl_;
+  s.pool = std::make_unique<asio::thread_pool>(std::max(1, s.options.worker_threads));
+  s.api = std::make_shared<Listener>(s.ioc, &s.options.api, s.pool.get(), s.options.body_limit);
+  s.site = std::make_shared<Listener>(s.ioc, &s.options.site, s.pool.get(), s.options.body_limit);
+  if (absl::Status st = s.api->Bind(s.options.host, s.options.api_port); !st.ok()) return st;
+  if (absl::Status st = s.site->Bind(s.options.host, s.options.site_port); !st.ok()) return st;
+  s.api->Start();
+  s.site->Start();
+  for (int i = 0; i < std::max(1, s.options.io_threads); ++i) {
+    s.threads.emplace_back([&s] { s.ioc.run(); });
+  }
+  s.running = true;
+  return absl::OkStatus();
+}
+
+void Server::Stop() {
+  Impl& s = *impl_;
+  if (!s.running) return;
+  s.running = false;
+  s.api->Close();
+  s.site->Close();
+  s.pool->join();  // in-flight handlers finish and post their responses
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let those writes go out
+  s.ioc.stop();
+  for (std::thread& t : s.threads) t.join();
+  s.threads.clear();
+}
+
+uint16_t Server::api_port() const { return impl_->api ? impl_->api->port() : 0; }
+uint16_t Server::site_port() const { return impl_->site ? impl_->site->port() : 0; }
+
+}  // namespace cvx

@@ -1,0 +1,63 @@
+// File: http/server.h
+//
+// The network front of convexlite on Boost.Beast: two listeners on loopback (or a chosen
+// host), the Convex API port and the site port (HTTP actions at the root, as the local
+// Convex backend serves them on 3211). I/O threads only parse and write; every request
+// body is handed to a worker pool, so handlers and RocksDB never run on an I/O thread.
+//
+// Per connection: HTTP/1.1 keep-alive, TCP_NODELAY, bodies over 16 MiB refused with 413
+// {"code":"RequestTooLarge"}, idle connections closed after 120 s. A malformed request
+// closes only its own connection.
+//
+// Thread safety: Start/Stop from one thread; handlers are called concurrently on workers.
+
+#ifndef CVX_HTTP_SERVER_H_
+#define CVX_HTTP_SERVER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "http/api.h"
+
+namespace cvx {
+
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t api_port = 3210;   // 0: pick a free port
+  uint16_t site_port = 3211;  // 0: pick a free port
+  int io_threads = 1;
+  int worker_threads = 4;
+  size_t body_limit = 16 << 20;
+  HttpHandler api;   // requests to the API port
+  HttpHandler site;  // requests to the site port
+};
+
+class Server {
+ public:
+  explicit Server(ServerOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds both ports and starts serving. kFailedPrecondition "PortInUse" when a port is
+  // taken; kUnavailable for other socket errors.
+  [[nodiscard]] absl::Status Start();
+  // Stops accepting, lets in-flight requests finish, closes connections. Idempotent.
+  void Stop();
+
+  uint16_t api_port() const;
+  uint16_t site_port() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cvx
+
+#endif  // CVX_HTTP_SERVER_H_

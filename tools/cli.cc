@@ -1,0 +1,183 @@
+#include "tools/cli.h"
+
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <string_view>
+
+#include "absl/strings/numbers.h"
+#include "engine/database.h"
+#include "functions/runner.h"
+#include "functions/scheduled_jobs.h"
+#include "http/api.h"
+#include "http/server.h"
+
+namespace cvx::tools {
+namespace {
+
+constexpr char kDevUsage[] =
+    "usage: convexlite dev [--data DIR] [--port 3210] [--site-port 3211] [--admin-key KEY]\n"
+    "                      [--durability process|sync|memory] [--secret SECRET]\n"
+    "                      [--site-url URL] [--fast-password-hash]\n"
+    "\n"
+    "Serves the app: the Convex API (/version, /api/...) on --port and HTTP actions at the\n"
+    "root of --site-port (and under /http/ on --port). Data lives in --data (default\n"
+    "./.convexlite). Stops cleanly on SIGINT/SIGTERM.\n";
+
+constexpr char kUsage[] =
+    "usage: convexlite <command> [flags]\n"
+    "\n"
+    "commands:\n"
+    "  dev     serve the app on loopback ports (try `convexlite dev --help`)\n";
+
+struct DevFlags {
+  std::string data = "./.convexlite";
+  uint16_t port = 3210;
+  uint16_t site_port = 3211;
+  std::string admin_key;
+  Durability durability = Durability::kProcess;
+  std::string secret;
+  std::string site_url;
+  bool fast_password_hash = false;
+};
+
+int UsageError(const std::string& message) {
+  std::fprintf(stderr, "convexlite dev: %s (try --help)\n", message.c_str());
+  return 2;
+}
+
+bool ParsePort(const char* text, uint16_t* port) {
+  uint32_t v = 0;
+  if (text == nullptr || !absl::SimpleAtoi(text, &v) || v > 65535) return false;
+  *port = static_cast<uint16_t>(v);
+  return true;
+}
+
+std::string RandomHex(int bytes) {
+  std::random_device rd;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < bytes; ++i) {
+    unsigned b = rd() & 0xff;
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 0xf]);
+  }
+  return out;
+}
+
+int Dev(const App& app, int argc, char** argv) {
+  DevFlags flags;
+  for (int i = 0; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kDevUsage, stdout);
+      return 0;
+    } else if (arg == "--data") {
+      const char* v = value();
+      if (!v) return UsageError("--data needs a directory");
+      flags.data = v;
+    } else if (arg == "--port") {
+      if (!ParsePort(value(), &flags.port)) return UsageError("--port needs a port number");
+    } else if (arg == "--site-port") {
+      if (!ParsePort(value(), &flags.site_port)) return UsageError("--site-port needs a port number");
+    } else if (arg == "--admin-key") {
+      const char* v = value();
+      if (!v || !*v) return UsageError("--admin-key needs a key");
+      flags.admin_key = v;
+    } else if (arg == "--durability") {
+      const char* v = value();
+      std::string_view mode = v ? v : "";
+      if (mode == "process") flags.durability = Durability::kProcess;
+      else if (mode == "sync") flags.durability = Durability::kSync;
+      else if (mode == "memory") flags.durability = Durability::kMemory;
+      else return UsageError("--durability must be process, sync or memory");
+    } else if (arg == "--secret") {
+      const char* v = value();
+      if (!v) return UsageError("--secret needs a value");
+      flags.secret = v;
+    } else if (arg == "--site-url") {
+      const char* v = value();
+      if (!v) return UsageError("--site-url needs a URL");
+      flags.site_url = v;
+    } else if (arg == "--fast-password-hash") {
+      flags.fast_password_hash = true;
+    } else {
+      return UsageError("unknown flag " + std::string(arg));
+    }
+  }
+  if (flags.admin_key.empty()) flags.admin_key = "convexlite-admin-" + RandomHex(24);
+
+  // Every thread started below inherits this mask; only sigwait sees the signals.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  DatabaseOptions db_options;
+  db_options.path = flags.data;
+  db_options.durability = flags.durability;
+  auto db = Database::Open(db_options);
+  if (!db.ok()) {
+    std::fprintf(stderr, "convexlite dev: %s\n", std::string(db.status().message()).c_str());
+    return 1;
+  }
+  if (absl::Status s = ApplySchema(**db, app.schema()); !s.ok()) {
+    std::fprintf(stderr, "convexlite dev: the schema cannot be applied: %s\n",
+                 std::string(s.message()).c_str());
+    return 1;
+  }
+  Runner runner(&app, db->get());
+  JobExecutor jobs(&runner);
+  if (absl::Status s = jobs.Init(); !s.ok()) {
+    std::fprintf(stderr, "convexlite dev: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  ApiOptions api_options;
+  api_options.admin_key = flags.admin_key;
+  ApiHandler api(&runner, api_options);
+  ServerOptions server_options;
+  server_options.api_port = flags.port;
+  server_options.site_port = flags.site_port;
+  server_options.api = [&api](const HttpRequest& r) { return api.Handle(r); };
+  server_options.site = [&runner](const HttpRequest& r) { return HandleHttpAction(&runner, r, ""); };
+  Server server(std::move(server_options));
+  if (absl::Status s = server.Start(); !s.ok()) {
+    std::fprintf(stderr, "convexlite dev: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  jobs.Start();
+  std::printf("convexlite dev: serving %s%s\n", flags.data.c_str(),
+              flags.durability == Durability::kMemory ? " (in memory)" : "");
+  std::printf("  Convex URL:  http://127.0.0.1:%u\n", server.api_port());
+  std::printf("  site URL:    http://127.0.0.1:%u\n", server.site_port());
+  std::printf("  admin key:   %s\n", flags.admin_key.c_str());
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  std::printf("convexlite dev: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  std::fflush(stdout);
+  server.Stop();
+  jobs.Stop();
+  return 0;
+}
+
+}  // namespace
+
+int Main(const App& app, int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  if (std::strcmp(argv[1], "dev") == 0) return Dev(app, argc - 2, argv + 2);
+  std::fprintf(stderr, "convexlite: unknown command %s (try --help)\n", argv[1]);
+  return 2;
+}
+
+}  // namespace cvx::tools
