@@ -597,6 +597,24 @@ absl::Status Transaction::SetIndexes(std::string_view table,
   return absl::OkStatus();
 }
 
+bool ReadSetIntersects(const std::vector<std::pair<std::string, std::string>>& read_set,
+                       const std::vector<std::string>& keys) {
+  return engine_internal::Intersects(read_set, keys);
+}
+
+std::vector<std::pair<std::string, std::string>> Transaction::ReadSet() const {
+  std::vector<std::pair<std::string, std::string>> sorted = reads_, merged;
+  std::sort(sorted.begin(), sorted.end());
+  for (auto& r : sorted) {
+    if (!merged.empty() && r.first <= merged.back().second) {
+      merged.back().second = std::max(merged.back().second, r.second);
+    } else {
+      merged.push_back(std::move(r));
+    }
+  }
+  return merged;
+}
+
 absl::Status Transaction::Commit() {
   if (finished_) return Finished();
   CVX_RETURN_IF_ERROR(CheckUsable());
@@ -628,15 +646,7 @@ absl::Status Transaction::Commit() {
   std::sort(request.written_keys.begin(), request.written_keys.end());
   request.written_keys.erase(std::unique(request.written_keys.begin(), request.written_keys.end()),
                              request.written_keys.end());
-  // Merge the read set into sorted, disjoint intervals.
-  std::sort(reads_.begin(), reads_.end());
-  for (auto& r : reads_) {
-    if (!request.reads.empty() && r.first <= request.reads.back().second) {
-      request.reads.back().second = std::max(request.reads.back().second, r.second);
-    } else {
-      request.reads.push_back(std::move(r));
-    }
-  }
+  request.reads = ReadSet();
   for (auto& [name, table] : table_changes_) request.catalog_changes.push_back(table);
   absl::Status status = db_->impl_->Commit(&request);
   if (status.ok()) commit_ts_ = request.ts;

@@ -96,6 +96,10 @@ struct ScanResult {
   size_t bytes_read = 0;   // stored bytes of the documents returned
 };
 
+// True when some key of `keys` lies in one of the sorted, disjoint intervals `read_set`.
+bool ReadSetIntersects(const std::vector<std::pair<std::string, std::string>>& read_set,
+                       const std::vector<std::string>& keys);
+
 class Transaction {
  public:
   ~Transaction();
@@ -144,6 +148,10 @@ class Transaction {
   // with no writes commits trivially at its begin ts.
   [[nodiscard]] absl::Status Commit();
   uint64_t commit_ts() const { return commit_ts_; }
+
+  // The read set so far as sorted, disjoint [lo, hi) key intervals (for subscriptions:
+  // a later commit whose written keys intersect it may change what this transaction saw).
+  std::vector<std::pair<std::string, std::string>> ReadSet() const;
 
   // Number of documents written (inserts, replaces, deletes) so far.
   size_t write_count() const { return writes_.size(); }

@@ -127,7 +127,7 @@ absl::StatusOr<FunctionResult> Runner::RunTransactional(const RegisteredFunction
     }
     absl::Status status = value.status();
     if (status.ok() && fn.type == FunctionType::kMutation && options.before_commit) {
-      status = options.before_commit(*txn);
+      status = options.before_commit(*txn, *value);
       if (!status.ok() && status.code() != absl::StatusCode::kAborted) return status;
     }
     if (status.ok() && fn.type == FunctionType::kMutation) {
@@ -159,6 +159,7 @@ absl::StatusOr<FunctionResult> Runner::RunTransactional(const RegisteredFunction
     result.log_lines = state.TakeLogLines();
     result.retries = attempt;
     result.journal = state.page_end_cursor;
+    if (fn.type == FunctionType::kQuery) result.read_set = txn->ReadSet();
     return result;
   }
 }

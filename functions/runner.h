@@ -48,6 +48,9 @@ struct FunctionResult {
   int retries = 0;  // OCC retries it took
   // The end cursor of the page a paginated query returned: the sync protocol's journal.
   std::optional<std::string> journal;
+  // Queries: what they read, as key intervals (subscriptions re-run when a commit's
+  // written keys intersect it).
+  std::vector<std::pair<std::string, std::string>> read_set;
   bool ok() const { return !error.has_value(); }
 };
 
@@ -64,7 +67,7 @@ struct CallOptions {
   // before commit (the scheduler records a job's completion this way, so the state change
   // commits with the job's effects). kAborted retries the whole mutation; any other error
   // discards the transaction and is returned as Run's status.
-  std::function<absl::Status(Transaction&)> before_commit;
+  std::function<absl::Status(Transaction&, const Value& result)> before_commit;
 };
 
 struct RunnerOptions {

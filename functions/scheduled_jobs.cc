@@ -130,7 +130,7 @@ absl::Status JobExecutor::Execute(const Value& job) {
   options.expected_type = fn->type;
   if (fn->type == FunctionType::kMutation) {
     CVX_ASSIGN_OR_RETURN(DocumentId doc_id, DocumentId::Decode(id));
-    options.before_commit = [&](Transaction& txn) -> absl::Status {
+    options.before_commit = [&](Transaction& txn, const Value&) -> absl::Status {
       CVX_ASSIGN_OR_RETURN(std::optional<Document> current, txn.Get(doc_id));
       if (!current || KindOf(*current) != "pending") {
         return MakeError(absl::StatusCode::kFailedPrecondition, "JobNotPending",

@@ -19,6 +19,10 @@
 #include "boost/asio/thread_pool.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
+#include "boost/beast/websocket.hpp"
+#include "boost/asio/steady_timer.hpp"
+#include <deque>
+#include <regex>
 #include "engine/base/error.h"
 
 namespace cvx {
@@ -43,11 +47,127 @@ HttpRequest ToRequest(const http::request<http::string_body>& req) {
   return out;
 }
 
+namespace websocket = beast::websocket;
+
+// One WebSocket connection: a read loop handing text frames to the handler, and a write
+// queue where only the head is in flight (Beast's chat-multi pattern); pings every 15 s.
+class WsSession : public std::enable_shared_from_this<WsSession> {
+ public:
+  WsSession(tcp::socket socket, const WebSocketFactory* factory, size_t limit,
+            std::chrono::seconds ping_interval)
+      : ws_(std::move(socket)), factory_(factory), ping_(ws_.get_executor()),
+        ping_interval_(ping_interval) {
+    ws_.read_message_max(limit);
+  }
+
+  void Run(http::request<http::string_body> req) {
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+      res.set(http::field::server, "convexlite");
+    }));
+    ws_.text(true);
+    ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) return;
+      std::weak_ptr<WsSession> weak = self;
+      self->callbacks_ = (*self->factory_)(
+          [weak](std::string frame) {
+            if (auto s = weak.lock()) {
+              asio::post(s->ws_.get_executor(), [s, frame = std::move(frame)]() mutable {
+                s->Queue(std::move(frame));
+              });
+            }
+          },
+          [weak](int code, std::string reason) {
+            if (auto s = weak.lock()) {
+              asio::post(s->ws_.get_executor(), [s, code, reason] { s->Close(code, reason); });
+            }
+          });
+      self->Read();
+      self->SchedulePing();
+    });
+  }
+
+ private:
+  void Read() {
+    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->Closed();
+      std::string text = beast::buffers_to_string(self->buffer_.data());
+      self->buffer_.consume(self->buffer_.size());
+      if (self->callbacks_.on_message) self->callbacks_.on_message(std::move(text));
+      self->Read();
+    });
+  }
+
+  void Queue(std::string frame) {
+    if (closing_) return;
+    queue_.push_back(std::move(frame));
+    if (queue_.size() == 1) WriteHead();
+  }
+
+  void WriteHead() {
+    ws_.async_write(asio::buffer(queue_.front()),
+                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                      if (ec) return self->Closed();
+                      self->queue_.pop_front();
+                      if (!self->queue_.empty()) self->WriteHead();
+                      else if (self->closing_) self->SendClose();
+                    });
+  }
+
+  void Close(int code, const std::string& reason) {
+    if (closing_) return;
+    closing_ = true;
+    close_code_ = code;
+    close_reason_ = reason;
+    if (queue_.empty()) SendClose();
+  }
+
+  void SendClose() {
+    websocket::close_reason reason(static_cast<websocket::close_code>(close_code_));
+    reason.reason = close_reason_.substr(0, 120);
+    ws_.async_close(reason, [self = shared_from_this()](beast::error_code) { self->Closed(); });
+  }
+
+  void SchedulePing() {
+    ping_.expires_after(ping_interval_);
+    ping_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->closed_) return;
+      self->Queue("{\"type\":\"Ping\"}");
+      self->SchedulePing();
+    });
+  }
+
+  void Closed() {
+    if (closed_) return;
+    closed_ = true;
+    ping_.cancel();
+    if (callbacks_.on_close) callbacks_.on_close();
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  const WebSocketFactory* factory_;
+  beast::flat_buffer buffer_;
+  std::deque<std::string> queue_;
+  WebSocketCallbacks callbacks_;
+  asio::steady_timer ping_;
+  std::chrono::seconds ping_interval_;
+  bool closing_ = false;
+  bool closed_ = false;
+  int close_code_ = 1000;
+  std::string close_reason_;
+};
+
+bool IsSyncPath(std::string_view target) {
+  static const std::regex kSync("^/api/[^/]+/sync(\\?.*)?$");
+  return std::regex_match(target.begin(), target.end(), kSync);
+}
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, const HttpHandler* handler, asio::thread_pool* pool,
-          size_t body_limit)
-      : stream_(std::move(socket)), handler_(handler), pool_(pool), body_limit_(body_limit) {}
+          size_t body_limit, const WebSocketFactory* sync, std::chrono::seconds ping_interval)
+      : stream_(std::move(socket)), handler_(handler), pool_(pool), body_limit_(body_limit),
+        sync_(sync), ping_interval_(ping_interval) {}
 
   void Run() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
@@ -76,6 +196,12 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (ec) return Close();
     http::request<http::string_body> req = parser_->release();
+    if (websocket::is_upgrade(req) && sync_ != nullptr && *sync_ && IsSyncPath(req.target())) {
+      stream_.expires_never();
+      std::make_shared<WsSession>(stream_.release_socket(), sync_, body_limit_, ping_interval_)
+          ->Run(std::move(req));
+      return;
+    }
     const bool keep_alive = req.keep_alive();
     const unsigned version = req.version();
     HttpRequest request = ToRequest(req);
@@ -115,14 +241,16 @@ class Session : public std::enable_shared_from_this<Session> {
   const HttpHandler* handler_;
   asio::thread_pool* pool_;
   size_t body_limit_;
+  const WebSocketFactory* sync_;
+  std::chrono::seconds ping_interval_;
 };
 
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
   Listener(asio::io_context& ioc, const HttpHandler* handler, asio::thread_pool* pool,
-           size_t body_limit)
+           size_t body_limit, const WebSocketFactory* sync, std::chrono::seconds ping_interval)
       : ioc_(ioc), acceptor_(asio::make_strand(ioc)), handler_(handler), pool_(pool),
-        body_limit_(body_limit) {}
+        body_limit_(body_limit), sync_(sync), ping_interval_(ping_interval) {}
 
   absl::Status Bind(const std::string& host, uint16_t port) {
     beast::error_code ec;
@@ -161,7 +289,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
       if (!ec) {
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        std::make_shared<Session>(std::move(socket), self->handler_, self->pool_, self->body_limit_)
+        std::make_shared<Session>(std::move(socket), self->handler_, self->pool_,
+                                  self->body_limit_, self->sync_, self->ping_interval_)
             ->Run();
       }
       self->Accept();
@@ -173,6 +302,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
   const HttpHandler* handler_;
   asio::thread_pool* pool_;
   size_t body_limit_;
+  const WebSocketFactory* sync_;
+  std::chrono::seconds ping_interval_;
   uint16_t port_ = 0;
 };
 
@@ -197,8 +328,10 @@ Server::~Server() { Stop(); }
 absl::Status Server::Start() {
   Impl& s = *impl_;
   s.pool = std::make_unique<asio::thread_pool>(std::max(1, s.options.worker_threads));
-  s.api = std::make_shared<Listener>(s.ioc, &s.options.api, s.pool.get(), s.options.body_limit);
-  s.site = std::make_shared<Listener>(s.ioc, &s.options.site, s.pool.get(), s.options.body_limit);
+  s.api = std::make_shared<Listener>(s.ioc, &s.options.api, s.pool.get(), s.options.body_limit,
+                                     &s.options.sync, s.options.ping_interval);
+  s.site = std::make_shared<Listener>(s.ioc, &s.options.site, s.pool.get(), s.options.body_limit,
+                                      nullptr, s.options.ping_interval);
   if (absl::Status st = s.api->Bind(s.options.host, s.options.api_port); !st.ok()) return st;
   if (absl::Status st = s.site->Bind(s.options.host, s.options.site_port); !st.ok()) return st;
   s.api->Start();

@@ -14,6 +14,7 @@
 #ifndef CVX_HTTP_SERVER_H_
 #define CVX_HTTP_SERVER_H_
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -26,6 +27,15 @@ namespace cvx {
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
+// A WebSocket connection as its handler sees it: the server calls on_message for each
+// text frame and on_close once; the handler calls `send` and `close` (thread-safe).
+struct WebSocketCallbacks {
+  std::function<void(std::string)> on_message;
+  std::function<void()> on_close;
+};
+using WebSocketFactory = std::function<WebSocketCallbacks(
+    std::function<void(std::string)> send, std::function<void(int, std::string)> close)>;
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t api_port = 3210;   // 0: pick a free port
@@ -35,6 +45,9 @@ struct ServerOptions {
   size_t body_limit = 16 << 20;
   HttpHandler api;   // requests to the API port
   HttpHandler site;  // requests to the site port
+  // Upgrades to /api/<client version>/sync on the API port. Null: refused.
+  WebSocketFactory sync;
+  std::chrono::seconds ping_interval{15};
 };
 
 class Server {

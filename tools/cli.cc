@@ -15,6 +15,8 @@
 #include "functions/scheduled_jobs.h"
 #include "http/api.h"
 #include "http/server.h"
+#include "http/sync_session.h"
+#include "boost/asio/thread_pool.hpp"
 
 namespace cvx::tools {
 namespace {
@@ -138,6 +140,12 @@ int Dev(const App& app, int argc, char** argv) {
     std::fprintf(stderr, "convexlite dev: %s\n", std::string(s.message()).c_str());
     return 1;
   }
+  if (absl::Status s = SyncHub::Prepare(**db); !s.ok()) {
+    std::fprintf(stderr, "convexlite dev: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  SyncHub hub(db->get());
+  boost::asio::thread_pool sync_pool(4);
   ApiOptions api_options;
   api_options.admin_key = flags.admin_key;
   ApiHandler api(&runner, api_options);
@@ -146,6 +154,14 @@ int Dev(const App& app, int argc, char** argv) {
   server_options.site_port = flags.site_port;
   server_options.api = [&api](const HttpRequest& r) { return api.Handle(r); };
   server_options.site = [&runner](const HttpRequest& r) { return HandleHttpAction(&runner, r, ""); };
+  server_options.sync = [&](std::function<void(std::string)> send,
+                            std::function<void(int, std::string)> close) {
+    auto session = std::make_shared<SyncSession>(&runner, &hub, &sync_pool, api_options.verify_token,
+                                                 flags.admin_key, std::move(send), std::move(close));
+    hub.Add(session);
+    return WebSocketCallbacks{[session](std::string text) { session->OnMessage(std::move(text)); },
+                              [session] { session->OnClosed(); }};
+  };
   Server server(std::move(server_options));
   if (absl::Status s = server.Start(); !s.ok()) {
     std::fprintf(stderr, "convexlite dev: %s\n", std::string(s.message()).c_str());
@@ -165,6 +181,7 @@ int Dev(const App& app, int argc, char** argv) {
   std::fflush(stdout);
   server.Stop();
   jobs.Stop();
+  sync_pool.join();
   return 0;
 }
 

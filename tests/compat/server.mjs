@@ -7,10 +7,10 @@ import { join } from "node:path";
 
 export const ADMIN_KEY = "compat-admin-key";
 
-export async function startServer(extraArgs = []) {
+export async function startServer(extraArgs = [], { dataDir: reuseDir } = {}) {
   const bin = process.env.CONVEXLITE_BIN;
   if (!bin) throw new Error("CONVEXLITE_BIN is not set (run through ctest or tests/compat/run.sh)");
-  const dataDir = mkdtempSync(join(tmpdir(), "cvx-compat-"));
+  const dataDir = reuseDir ?? mkdtempSync(join(tmpdir(), "cvx-compat-"));
   const child = spawn(bin, ["dev", "--data", dataDir, "--port", "0", "--site-port", "0",
                             "--admin-key", ADMIN_KEY, ...extraArgs],
                       { stdio: ["ignore", "pipe", "pipe"] });
@@ -33,11 +33,12 @@ export async function startServer(extraArgs = []) {
   return {
     url,
     siteUrl,
-    async stop() {
+    dataDir,
+    async stop({ keepData = false } = {}) {
       const exited = new Promise((resolve) => child.on("exit", resolve));
       child.kill("SIGTERM");
       const code = await exited;
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!keepData) rmSync(dataDir, { recursive: true, force: true });
       return code;
     },
   };

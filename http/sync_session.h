@@ -1,0 +1,131 @@
+// File: http/sync_session.h
+//
+// Convex's WebSocket sync protocol (convex-protocol.md §6) for one socket, independent of
+// the transport: the server hands it each text frame (OnMessage) and gives it callbacks to
+// send frames and to close. All of a session's work runs in order on its own strand over
+// the worker pool (never on an I/O thread); actions run concurrently beside it.
+//
+// Client -> server: Connect, ModifyQuerySet, Mutation, Action, Authenticate, Event.
+// Server -> client: Transition (chained versions; every result in one Transition computed
+// at one ts; unchanged results not re-sent), MutationResponse (then a Transition reaching
+// its ts), ActionResponse, AuthError (then close), Ping.
+//
+// Reactivity: the SyncHub feeds every commit's written keys to every session; a session
+// re-runs the queries whose last read set intersects them and sends one Transition.
+//
+// Exactly-once mutations: (sessionId, requestId) and the result are stored in
+// `_session_requests` inside the mutation's own transaction; a resend (after a reconnect
+// or a restart) returns the stored result and ts without running again.
+
+#ifndef CVX_HTTP_SYNC_SESSION_H_
+#define CVX_HTTP_SYNC_SESSION_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "boost/asio/strand.hpp"
+#include "boost/asio/thread_pool.hpp"
+#include "engine/database.h"
+#include "functions/runner.h"
+#include "http/api.h"
+
+namespace cvx {
+
+inline constexpr char kSessionRequestsTable[] = "_session_requests";
+
+class SyncHub;
+
+class SyncSession : public std::enable_shared_from_this<SyncSession> {
+ public:
+  using SendFn = std::function<void(std::string frame)>;
+  using CloseFn = std::function<void(int code, std::string reason)>;
+
+  SyncSession(Runner* runner, SyncHub* hub, boost::asio::thread_pool* pool,
+              TokenVerifier verify_token, std::string admin_key, SendFn send, CloseFn close);
+
+  // Called by the transport for each text frame, in order.
+  void OnMessage(std::string text);
+  // Called by the hub after each commit.
+  void OnCommit(const CommitInfo& commit);
+  // Called by the transport when the socket is gone.
+  void OnClosed();
+
+ private:
+  struct Subscription {
+    std::string udf_path;
+    Value args;
+    std::optional<std::string> journal;
+    std::vector<std::pair<std::string, std::string>> read_set;
+    std::optional<size_t> last_hash;  // of the last result sent
+    bool fresh = true;                // not yet computed
+  };
+
+  void Handle(const Value& message);
+  void HandleConnect(const Value& message);
+  void HandleModifyQuerySet(const Value& message);
+  void HandleMutation(const Value& message);
+  void HandleAction(const Value& message);
+  void HandleAuthenticate(const Value& message);
+  // Recomputes what changed and sends a Transition (always when `force`).
+  void Transition(bool force, uint64_t min_ts);
+  void Fail(int code, const std::string& reason);
+  void Send(const Value& message);
+  template <typename F>
+  void OnStrand(F&& f);
+
+  Runner* runner_;
+  SyncHub* hub_;
+  boost::asio::thread_pool* pool_;
+  boost::asio::strand<boost::asio::thread_pool::executor_type> strand_;
+  TokenVerifier verify_token_;
+  std::string admin_key_;
+  SendFn send_;
+  CloseFn close_;
+
+  // Strand-only state.
+  std::string session_id_;
+  uint32_t query_set_version_ = 0;
+  uint32_t identity_version_ = 0;
+  uint32_t sent_query_set_ = 0, sent_identity_ = 0;
+  uint64_t sent_ts_ = 0;
+  std::optional<UserIdentity> identity_;
+  bool admin_ = false;
+  std::map<uint32_t, Subscription> queries_;
+  std::set<uint32_t> removed_;
+  bool identity_changed_ = false;
+  bool closed_ = false;
+
+  // Written keys of commits not yet looked at (guarded by pending_mu_).
+  std::mutex pending_mu_;
+  std::vector<std::string> pending_keys_;
+  uint64_t pending_ts_ = 0;
+  bool refresh_scheduled_ = false;
+};
+
+// Fans commits out to live sessions.
+class SyncHub {
+ public:
+  // Creates the index that exactly-once mutations use. Call once before serving.
+  [[nodiscard]] static absl::Status Prepare(Database& db);
+
+  explicit SyncHub(Database* db);
+  ~SyncHub();
+  void Add(const std::shared_ptr<SyncSession>& session);
+  void Remove(const SyncSession* session);
+
+ private:
+  Database* db_;
+  int listener_ = -1;
+  std::mutex mu_;
+  std::map<const SyncSession*, std::weak_ptr<SyncSession>> sessions_;  // guarded by mu_
+};
+
+}  // namespace cvx
+
+#endif  // CVX_HTTP_SYNC_SESSION_H_
