@@ -183,8 +183,10 @@ void SyncSession::HandleMutation(const Value& message) {
   auto respond_stored = [&](const Document& row) {
     uint64_t ts = db.LatestTs();
     auto ts_field = row.fields.find("ts");
-    if (ts_field != row.fields.end() && ts_field->second.is_string()) {
-      DecodeTs(ts_field->second.string(), &ts);
+    uint64_t stored_ts = 0;
+    if (ts_field != row.fields.end() && ts_field->second.is_string() &&
+        DecodeTs(ts_field->second.string(), &stored_ts)) {
+      ts = stored_ts;
     }
     auto logs = row.fields.find("logLines");
     Send(Value::FromObject({{"type", Value::String("MutationResponse")},
