@@ -23,6 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/value/value.h"
+#include "functions/auth/jwt.h"
 #include "functions/context.h"
 #include "functions/http_router.h"
 #include "functions/triggers.h"
@@ -79,6 +80,13 @@ class App {
   HttpRouter& http() { return http_; }
   const HttpRouter& http() const { return http_; }
 
+  // auth.config.ts: the providers whose JWTs identify callers (see functions/auth/jwt.h).
+  App& AddAuthProvider(AuthProvider provider) {
+    auth_providers_.push_back(std::move(provider));
+    return *this;
+  }
+  const std::vector<AuthProvider>& auth_providers() const { return auth_providers_; }
+
   TriggerRegistry& triggers() { return triggers_; }
   const TriggerRegistry& triggers() const { return triggers_; }
 
@@ -94,6 +102,7 @@ class App {
   std::map<std::string, RegisteredFunction, std::less<>> functions_;
   TriggerRegistry triggers_;
   HttpRouter http_;
+  std::vector<AuthProvider> auth_providers_;
 };
 
 }  // namespace cvx

@@ -9,7 +9,12 @@
 #include <string>
 #include <string_view>
 
+#include <atomic>
+
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_replace.h"
+#include "functions/auth/jwt.h"
 #include "engine/database.h"
 #include "functions/runner.h"
 #include "functions/scheduled_jobs.h"
@@ -34,7 +39,8 @@ constexpr char kUsage[] =
     "usage: convexlite <command> [flags]\n"
     "\n"
     "commands:\n"
-    "  dev     serve the app on loopback ports (try `convexlite dev --help`)\n";
+    "  dev     serve the app on loopback ports (try `convexlite dev --help`)\n"
+    "  env     set, get, list or remove environment variables\n";
 
 struct DevFlags {
   std::string data = "./.convexlite";
@@ -69,6 +75,76 @@ std::string RandomHex(int bytes) {
     out.push_back(kHex[b & 0xf]);
   }
   return out;
+}
+
+constexpr char kEnvUsage[] =
+    "usage: convexlite env set NAME VALUE | get NAME | list | remove NAME [--data DIR]\n"
+    "\n"
+    "Environment variables stored in the data directory and readable from handlers\n"
+    "(ctx.Env). Works on a data directory no server holds; --url targets arrive later.\n";
+
+int Env(const App& app, int argc, char** argv) {
+  std::string data = "./.convexlite";
+  std::vector<std::string> words;
+  for (int i = 0; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kEnvUsage, stdout);
+      return 0;
+    }
+    if (arg == "--data" && i + 1 < argc) {
+      data = argv[++i];
+    } else if (arg == "--url" || arg == "--admin-key") {
+      std::fprintf(stderr, "convexlite env: %s is not supported yet; stop the server and use --data\n",
+                   argv[i]);
+      return 2;
+    } else {
+      words.emplace_back(arg);
+    }
+  }
+  auto usage_error = [] {
+    std::fputs(kEnvUsage, stderr);
+    return 2;
+  };
+  if (words.empty()) return usage_error();
+  const std::string& verb = words[0];
+  if ((verb == "set" && words.size() != 3) || ((verb == "get" || verb == "remove") && words.size() != 2) ||
+      (verb == "list" && words.size() != 1) ||
+      (verb != "set" && verb != "get" && verb != "remove" && verb != "list")) {
+    return usage_error();
+  }
+  DatabaseOptions options;
+  options.path = data;
+  auto db = Database::Open(options);
+  if (!db.ok()) {
+    std::fprintf(stderr, "convexlite env: %s\n", std::string(db.status().message()).c_str());
+    return 1;
+  }
+  Runner runner(&app, db->get());
+  absl::Status status;
+  if (verb == "set") {
+    status = runner.SetEnv(words[1], words[2]);
+  } else if (verb == "remove") {
+    status = runner.RemoveEnv(words[1]);
+  } else if (verb == "get") {
+    std::optional<std::string> value = runner.GetEnv(nullptr, words[1]);
+    if (!value) {
+      std::fprintf(stderr, "convexlite env: %s is not set\n", words[1].c_str());
+      return 1;
+    }
+    std::printf("%s\n", value->c_str());
+  } else {
+    absl::StatusOr<std::map<std::string, std::string>> all = runner.ListEnv();
+    status = all.status();
+    if (all.ok()) {
+      for (const auto& [name, value] : *all) std::printf("%s=%s\n", name.c_str(), value.c_str());
+    }
+  }
+  if (!status.ok()) {
+    std::fprintf(stderr, "convexlite env: %s\n", std::string(status.message()).c_str());
+    return 1;
+  }
+  return 0;
 }
 
 int Dev(const App& app, int argc, char** argv) {
@@ -146,8 +222,44 @@ int Dev(const App& app, int argc, char** argv) {
   }
   SyncHub hub(db->get());
   boost::asio::thread_pool sync_pool(4);
+  // auth.config: providers' "${CONVEX_SITE_URL}" and "${env:NAME}" resolve at use.
+  std::atomic<uint16_t> site_port{0};
+  auto site_url = [&]() {
+    return flags.site_url.empty() ? "http://127.0.0.1:" + std::to_string(site_port.load())
+                                  : flags.site_url;
+  };
+  auto resolve = [&](const std::string& field) {
+    std::string out = absl::StrReplaceAll(field, {{"${CONVEX_SITE_URL}", site_url()}});
+    size_t start;
+    while ((start = out.find("${env:")) != std::string::npos) {
+      size_t end = out.find('}', start);
+      if (end == std::string::npos) break;
+      std::string name = out.substr(start + 6, end - start - 6);
+      out.replace(start, end - start + 1, runner.GetEnv(nullptr, name).value_or(""));
+    }
+    return out;
+  };
+  // JWKS URLs this server serves (e.g. Better Auth's /api/auth/convex/jwks) are answered
+  // in-process; nothing else is fetched.
+  auto fetch = [&](const std::string& url) -> absl::StatusOr<std::string> {
+    std::string base = site_url();
+    if (!absl::StartsWith(url, base)) {
+      return absl::UnavailableError("convexlite fetches only URLs it serves itself: " + url);
+    }
+    HttpRequest request;
+    request.method = "GET";
+    request.target = url.substr(base.size());
+    if (request.target.empty()) request.target = "/";
+    HttpResponse response = HandleHttpAction(&runner, request, "");
+    if (response.status != 200) return absl::UnavailableError("fetching " + url + " failed");
+    return response.body;
+  };
+  JwtVerifier verifier(app.auth_providers(), SystemClock(), fetch, resolve);
   ApiOptions api_options;
   api_options.admin_key = flags.admin_key;
+  if (!app.auth_providers().empty()) {
+    api_options.verify_token = [&verifier](std::string_view token) { return verifier.Verify(token); };
+  }
   ApiHandler api(&runner, api_options);
   ServerOptions server_options;
   server_options.api_port = flags.port;
@@ -167,6 +279,7 @@ int Dev(const App& app, int argc, char** argv) {
     std::fprintf(stderr, "convexlite dev: %s\n", std::string(s.message()).c_str());
     return 1;
   }
+  site_port = server.site_port();
   jobs.Start();
   std::printf("convexlite dev: serving %s%s\n", flags.data.c_str(),
               flags.durability == Durability::kMemory ? " (in memory)" : "");
@@ -193,6 +306,7 @@ int Main(const App& app, int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   if (std::strcmp(argv[1], "dev") == 0) return Dev(app, argc - 2, argv + 2);
+  if (std::strcmp(argv[1], "env") == 0) return Env(app, argc - 2, argv + 2);
   std::fprintf(stderr, "convexlite: unknown command %s (try --help)\n", argv[1]);
   return 2;
 }

@@ -144,8 +144,10 @@ std::string NormalizeIssuer(std::string_view issuer) {
   return out;
 }
 
-JwtVerifier::JwtVerifier(std::vector<AuthProvider> providers, Clock* clock, UrlFetcher fetch)
-    : providers_(std::move(providers)), clock_(clock), fetch_(std::move(fetch)) {}
+JwtVerifier::JwtVerifier(std::vector<AuthProvider> providers, Clock* clock, UrlFetcher fetch,
+                         FieldResolver resolve)
+    : providers_(std::move(providers)), clock_(clock), fetch_(std::move(fetch)),
+      resolve_(std::move(resolve)) {}
 
 JwtVerifier::~JwtVerifier() = default;
 
@@ -157,13 +159,14 @@ void JwtVerifier::Reset() {
 
 absl::StatusOr<std::shared_ptr<const JwtVerifier::Keys>> JwtVerifier::KeysFor(
     const AuthProvider& provider) {
-  const std::string issuer = NormalizeIssuer(provider.issuer);
+  const std::string issuer = NormalizeIssuer(resolve_ ? resolve_(provider.issuer) : provider.issuer);
+  std::string source = resolve_ ? resolve_(provider.jwks) : provider.jwks;
+  const std::string cache_key = issuer + "\n" + source;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (auto it = keys_.find(issuer); it != keys_.end()) return it->second;
+    if (auto it = keys_.find(cache_key); it != keys_.end()) return it->second;
   }
   std::string jwks_text;
-  std::string source = provider.jwks;
   if (provider.type == AuthProvider::Type::kOidc) {
     if (!fetch_) return Invalid("no fetcher for OIDC discovery");
     CVX_ASSIGN_OR_RETURN(std::string discovery,
@@ -226,7 +229,7 @@ absl::StatusOr<std::shared_ptr<const JwtVerifier::Keys>> JwtVerifier::KeysFor(
     if (key) keys->by_kid[field("kid")] = {family, std::shared_ptr<EVP_PKEY>(key.release(), EVP_PKEY_free)};
   }
   std::lock_guard<std::mutex> lock(mu_);
-  keys_[issuer] = keys;
+  keys_[cache_key] = keys;
   return std::shared_ptr<const Keys>(keys);
 }
 
@@ -248,7 +251,7 @@ absl::StatusOr<Object> JwtVerifier::Verify(std::string_view token) {
   const std::string issuer = NormalizeIssuer(iss->string());
   const AuthProvider* provider = nullptr;
   for (const AuthProvider& p : providers_) {
-    if (NormalizeIssuer(p.issuer) == issuer) {
+    if (NormalizeIssuer(resolve_ ? resolve_(p.issuer) : p.issuer) == issuer) {
       provider = &p;
       break;
     }

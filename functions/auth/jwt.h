@@ -38,6 +38,9 @@
 
 namespace cvx {
 
+// Provider fields may contain "${CONVEX_SITE_URL}" and "${env:NAME}" (a deployment
+// environment variable), resolved through the verifier's FieldResolver when used, as
+// auth.config.ts reads process.env.
 struct AuthProvider {
   enum class Type { kOidc, kCustomJwt };
   Type type = Type::kCustomJwt;
@@ -50,10 +53,13 @@ struct AuthProvider {
 // Fetches a URL's body (JWKS documents, OIDC discovery). Returns kUnavailable on failure.
 using UrlFetcher = std::function<absl::StatusOr<std::string>(const std::string& url)>;
 
+// Resolves "${...}" placeholders in provider fields (identity when null).
+using FieldResolver = std::function<std::string(const std::string&)>;
+
 class JwtVerifier {
  public:
   JwtVerifier(std::vector<AuthProvider> providers, Clock* clock = SystemClock(),
-              UrlFetcher fetch = nullptr);
+              UrlFetcher fetch = nullptr, FieldResolver resolve = nullptr);
   ~JwtVerifier();
 
   // The identity of a valid token. kUnauthenticated with tag "NoAuthProvider" when no
@@ -70,6 +76,7 @@ class JwtVerifier {
   std::vector<AuthProvider> providers_;
   Clock* clock_;
   UrlFetcher fetch_;
+  FieldResolver resolve_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<const Keys>> keys_;  // by issuer; guarded by mu_
   std::map<std::string, std::pair<Object, double>> cache_;   // token -> (identity, exp)

@@ -208,6 +208,16 @@ void RegisterReferenceApp(App& app) {
       .Table("blobs", DefineTable({{"value", v::Any()}}))
       .Table("jobs", DefineTable({{"value", v::Any()}, {"ranAt", v::Float64()}}));
   app.SetSchema(std::move(schema));
+  // The Better Auth Convex plugin's provider, as the seed's auth.config.ts declares it: the
+  // JWKS comes from the JWKS environment variable (`convexlite run auth:getLatestJwks |
+  // convexlite env set JWKS`), the issuer is the site URL.
+  AuthProvider better_auth;
+  better_auth.type = AuthProvider::Type::kCustomJwt;
+  better_auth.issuer = "${CONVEX_SITE_URL}";
+  better_auth.jwks = "data:application/json,${env:JWKS}";
+  better_auth.algorithm = "RS256";
+  better_auth.application_id = "convex";
+  app.AddAuthProvider(std::move(better_auth));
   RegisterValues(app);
   RegisterMessages(app);
   RegisterBank(app);
