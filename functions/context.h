@@ -52,7 +52,7 @@ std::optional<std::string> LookupEnv(Transaction* txn, std::string_view name);
 class ExecutionState {
  public:
   ExecutionState(const Limits& limits, double now_ms, uint64_t seed)
-      : limits_(limits), now_ms_(now_ms), rng_(seed) {}
+      : limits_(limits), now_ms_(now_ms), seed_(seed) {}
 
   absl::Status CountRead(size_t documents, size_t bytes, size_t intervals);
   absl::Status CountWrite(size_t bytes);
@@ -67,7 +67,12 @@ class ExecutionState {
   }
 
   double now_ms() const { return now_ms_; }
-  double Random() { return std::uniform_real_distribution<double>(0, 1)(rng_); }
+  // Math.random(): seeded per execution; the generator is built on first use (seeding a
+  // Mersenne Twister costs about as much as a point read).
+  double Random() {
+    if (!rng_) rng_.emplace(seed_);
+    return std::uniform_real_distribution<double>(0, 1)(*rng_);
+  }
 
   bool paginated = false;  // one paginate() per function
   // The end cursor of the page paginate() returned (for the sync journal), if any.
@@ -86,7 +91,8 @@ class ExecutionState {
   absl::Status poisoned_;
   std::vector<std::string> log_lines_;
   double now_ms_;
-  std::mt19937_64 rng_;
+  uint64_t seed_;
+  std::optional<std::mt19937_64> rng_;
 };
 
 // The verified identity of the caller (ctx.auth.getUserIdentity()): an object with at

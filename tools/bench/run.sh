@@ -14,5 +14,7 @@ out=docs/performance-results.md
   "$build/bench/engine_bench" "${BENCH_ARGS[@]:-}"
   echo
   "$build/bench/functions_bench" "${BENCH_ARGS[@]:-}"
+  echo
+  "$build/bench/http_bench" "${BENCH_ARGS[@]:-}"
 } | tee "$out"
 echo "wrote $out"
