@@ -369,7 +369,13 @@ void SyncSession::Transition(bool force, uint64_t min_ts) {
       options.expected_type = FunctionType::kQuery;
       options.snapshot_ts = ts;
       options.journal = sub.journal;
-      absl::StatusOr<FunctionResult> result = runner_->Run(sub.udf_path, sub.args, options);
+      std::string cache_key = absl::StrCat(sub.udf_path, "\n", ToConvexJson(sub.args), "\n",
+                                           identity_ ? ToConvexJson(Value::FromObject(*identity_)) : "",
+                                           "\n", admin_ ? "admin" : "", "\n", sub.journal.value_or(""));
+      std::optional<absl::StatusOr<FunctionResult>> cached = hub_->CachedResult(ts, cache_key);
+      absl::StatusOr<FunctionResult> result =
+          cached ? *std::move(cached) : runner_->Run(sub.udf_path, sub.args, options);
+      if (!cached) hub_->CacheResult(ts, cache_key, result);
       if (!result.ok() && ErrorTag(result.status()) == "SnapshotTooOld") {
         retry = true;
         break;
@@ -439,6 +445,26 @@ SyncHub::SyncHub(Database* db) : db_(db) {
 }
 
 SyncHub::~SyncHub() { db_->RemoveCommitListener(listener_); }
+
+std::optional<absl::StatusOr<FunctionResult>> SyncHub::CachedResult(uint64_t ts,
+                                                                    const std::string& key) {
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  if (ts != cache_ts_) return std::nullopt;
+  auto it = cache_.find(key);
+  if (it == cache_.end()) return std::nullopt;
+  return it->second;
+}
+
+void SyncHub::CacheResult(uint64_t ts, const std::string& key,
+                          const absl::StatusOr<FunctionResult>& result) {
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  if (ts < cache_ts_) return;
+  if (ts > cache_ts_) {
+    cache_.clear();
+    cache_ts_ = ts;
+  }
+  if (cache_.size() < 10000) cache_.emplace(key, result);
+}
 
 void SyncHub::Add(const std::shared_ptr<SyncSession>& session) {
   std::lock_guard<std::mutex> lock(mu_);

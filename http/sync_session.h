@@ -119,7 +119,17 @@ class SyncHub {
   void Add(const std::shared_ptr<SyncSession>& session);
   void Remove(const SyncSession* session);
 
+  // Query results shared by sessions: a query is deterministic given (function, args,
+  // identity, journal, ts), so after a commit the sessions subscribed to the same query
+  // run it once between them. Only the newest ts is kept.
+  std::optional<absl::StatusOr<FunctionResult>> CachedResult(uint64_t ts, const std::string& key);
+  void CacheResult(uint64_t ts, const std::string& key, const absl::StatusOr<FunctionResult>& result);
+
  private:
+  std::mutex cache_mu_;
+  uint64_t cache_ts_ = 0;                                                  // guarded by cache_mu_
+  std::map<std::string, absl::StatusOr<FunctionResult>> cache_;            // guarded by cache_mu_
+
   Database* db_;
   int listener_ = -1;
   std::mutex mu_;
