@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "absl/random/random.h"
+#include <random>
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "engine/base/error.h"
@@ -285,9 +285,15 @@ absl::StatusOr<DocumentId> Transaction::Insert(std::string_view table, Object fi
   if (info == nullptr) {
     CVX_ASSIGN_OR_RETURN(info, CreateTable(table));
   }
-  thread_local absl::BitGen gen;
+  // A per-thread generator seeded from the OS. (Not absl::BitGen: its shared seed pool
+  // lives in Debian's uninstrumented abseil, which TSan cannot see synchronize.)
+  thread_local std::mt19937_64 gen(std::random_device{}() ^
+                                   (uint64_t{std::random_device{}()} << 32));
   std::array<uint8_t, 14> random;
-  for (uint8_t& b : random) b = absl::Uniform<uint8_t>(gen);
+  for (size_t i = 0; i < random.size(); i += 7) {
+    uint64_t bits = gen();
+    for (size_t j = 0; j < 7 && i + j < random.size(); ++j) random[i + j] = (bits >> (8 * j)) & 0xff;
+  }
   Document doc;
   doc.id.table_number = info->number;
   doc.id.internal_id =
