@@ -3,6 +3,7 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "boost/asio/post.hpp"
 #include "engine/base/error.h"
 #include "engine/base/status_macros.h"
@@ -160,6 +161,7 @@ void SyncSession::HandleModifyQuerySet(const Value& message) {
       Subscription sub;
       sub.udf_path = path->string();
       sub.args = FirstArg(mod);
+      sub.key_base = absl::StrCat(sub.udf_path, "\n", ToConvexJson(sub.args));
       const Value* journal = mod.Find("journal");
       if (journal && journal->is_string()) sub.journal = journal->string();
       removed_.erase(*query_id);
@@ -341,6 +343,7 @@ void SyncSession::HandleAuthenticate(const Value& message) {
     return auth_error(absl::StrCat("Unknown token type: ", kind));
   }
   identity_ = std::move(identity);
+  identity_key_ = identity_ ? ToConvexJson(Value::FromObject(*identity_)) : "";
   admin_ = admin;
   identity_version_ = *base + 1;
   identity_changed_ = true;
@@ -354,7 +357,7 @@ void SyncSession::Transition(bool force, uint64_t min_ts) {
     keys.swap(pending_keys_);
     refresh_scheduled_ = false;
   }
-  Array modifications;
+  std::vector<std::string> modifications;
   uint64_t ts = 0;
   for (int attempt = 0; attempt < 3; ++attempt) {
     modifications.clear();
@@ -363,65 +366,70 @@ void SyncSession::Transition(bool force, uint64_t min_ts) {
     for (auto& [query_id, sub] : queries_) {
       bool needed = sub.fresh || identity_changed_ || ReadSetIntersects(sub.read_set, keys);
       if (!needed) continue;
-      CallOptions options;
-      options.identity = identity_;
-      options.allow_internal = admin_;
-      options.expected_type = FunctionType::kQuery;
-      options.snapshot_ts = ts;
-      options.journal = sub.journal;
-      std::string cache_key = absl::StrCat(sub.udf_path, "\n", ToConvexJson(sub.args), "\n",
-                                           identity_ ? ToConvexJson(Value::FromObject(*identity_)) : "",
-                                           "\n", admin_ ? "admin" : "", "\n", sub.journal.value_or(""));
-      std::optional<absl::StatusOr<FunctionResult>> cached = hub_->CachedResult(ts, cache_key);
-      absl::StatusOr<FunctionResult> result =
-          cached ? *std::move(cached) : runner_->Run(sub.udf_path, sub.args, options);
-      if (!cached) hub_->CacheResult(ts, cache_key, result);
-      if (!result.ok() && ErrorTag(result.status()) == "SnapshotTooOld") {
-        retry = true;
-        break;
+      std::string cache_key = absl::StrCat(sub.key_base, "\n", identity_key_, "\n",
+                                           admin_ ? "admin" : "", "\n", sub.journal.value_or(""));
+      std::shared_ptr<const SyncHub::CachedQuery> entry = hub_->Cached(ts, cache_key);
+      if (entry == nullptr) {
+        CallOptions options;
+        options.identity = identity_;
+        options.allow_internal = admin_;
+        options.expected_type = FunctionType::kQuery;
+        options.snapshot_ts = ts;
+        options.journal = sub.journal;
+        auto fresh = std::make_shared<SyncHub::CachedQuery>();
+        fresh->result = runner_->Run(sub.udf_path, sub.args, options);
+        const absl::StatusOr<FunctionResult>& result = fresh->result;
+        if (!result.ok() && ErrorTag(result.status()) == "SnapshotTooOld") {
+          retry = true;
+          break;
+        }
+        Object fields;
+        std::string fingerprint;
+        if (result.ok() && result->ok()) {
+          fields["type"] = Value::String("QueryUpdated");
+          fields["value"] = *result->value;
+        } else {
+          fields["type"] = Value::String("QueryFailed");
+          std::string text = result.ok() ? result->error->message : std::string(result.status().message());
+          fields["errorMessage"] = Value::String(ErrorText(text));
+          if (result.ok() && result->error->data) fields["errorData"] = *result->error->data;
+          fingerprint = absl::StrCat("error:", text);
+        }
+        fields["logLines"] = LogLines(result.ok() ? result->log_lines : std::vector<std::string>());
+        std::optional<std::string> journal = result.ok() ? result->journal : std::nullopt;
+        fields["journal"] = journal ? Value::String(*journal) : Value::Null();
+        std::string json = ToConvexJson(Value::FromObject(std::move(fields)));
+        // The error text carries a fresh request id; hash the stable parts instead.
+        fresh->hash = fingerprint.empty() ? absl::HashOf(json) : absl::HashOf(fingerprint);
+        fresh->fields_json = json.substr(1, json.size() - 2);  // drop the braces
+        entry = fresh;
+        hub_->Cache(ts, cache_key, entry);
       }
-      Object mod{{"queryId", Value::Float64(query_id)}};
-      std::string fingerprint;
-      if (result.ok() && result->ok()) {
-        mod["type"] = Value::String("QueryUpdated");
-        mod["value"] = *result->value;
-        fingerprint = ToConvexJson(*result->value);
-      } else {
-        mod["type"] = Value::String("QueryFailed");
-        std::string text = result.ok() ? result->error->message : std::string(result.status().message());
-        mod["errorMessage"] = Value::String(ErrorText(text));
-        if (result.ok() && result->error->data) mod["errorData"] = *result->error->data;
-        fingerprint = absl::StrCat("error:", text);
-      }
-      std::vector<std::string> logs = result.ok() ? result->log_lines : std::vector<std::string>();
-      mod["logLines"] = LogLines(logs);
-      std::optional<std::string> journal = result.ok() ? result->journal : std::nullopt;
-      mod["journal"] = journal ? Value::String(*journal) : Value::Null();
-      if (result.ok()) {
-        sub.read_set = std::move(result->read_set);
-        if (journal) sub.journal = journal;
+      if (entry->result.ok()) {
+        sub.read_set = entry->result->read_set;
+        if (entry->result->journal) sub.journal = entry->result->journal;
       }
       sub.fresh = false;
-      size_t hash = absl::HashOf(fingerprint, logs, journal.value_or(""));
-      if (sub.last_hash != hash) {
-        sub.last_hash = hash;
-        modifications.push_back(Value::FromObject(std::move(mod)));
+      if (sub.last_hash != entry->hash) {
+        sub.last_hash = entry->hash;
+        modifications.push_back(absl::StrCat("{\"queryId\":", query_id, ",", entry->fields_json, "}"));
       }
     }
     if (!retry) break;
   }
   for (uint32_t id : removed_) {
-    modifications.push_back(Value::FromObject(
-        {{"type", Value::String("QueryRemoved")}, {"queryId", Value::Float64(id)}}));
+    modifications.push_back(absl::StrCat("{\"queryId\":", id, ",\"type\":\"QueryRemoved\"}"));
   }
   removed_.clear();
   identity_changed_ = false;
   bool versions_changed = query_set_version_ != sent_query_set_ || identity_version_ != sent_identity_;
   if (!force && modifications.empty() && !versions_changed) return;
-  Send(Value::FromObject({{"type", Value::String("Transition")},
-                          {"startVersion", Version(sent_query_set_, sent_identity_, sent_ts_)},
-                          {"endVersion", Version(query_set_version_, identity_version_, ts)},
-                          {"modifications", Value::FromArray(std::move(modifications))}}));
+  if (!closed_) {
+    send_(absl::StrCat("{\"type\":\"Transition\",\"startVersion\":",
+                       ToConvexJson(Version(sent_query_set_, sent_identity_, sent_ts_)),
+                       ",\"endVersion\":", ToConvexJson(Version(query_set_version_, identity_version_, ts)),
+                       ",\"modifications\":[", absl::StrJoin(modifications, ","), "]}"));
+  }
   sent_query_set_ = query_set_version_;
   sent_identity_ = identity_version_;
   sent_ts_ = ts;
@@ -446,24 +454,21 @@ SyncHub::SyncHub(Database* db) : db_(db) {
 
 SyncHub::~SyncHub() { db_->RemoveCommitListener(listener_); }
 
-std::optional<absl::StatusOr<FunctionResult>> SyncHub::CachedResult(uint64_t ts,
-                                                                    const std::string& key) {
+std::shared_ptr<const SyncHub::CachedQuery> SyncHub::Cached(uint64_t ts, const std::string& key) {
   std::lock_guard<std::mutex> lock(cache_mu_);
-  if (ts != cache_ts_) return std::nullopt;
+  if (ts != cache_ts_) return nullptr;
   auto it = cache_.find(key);
-  if (it == cache_.end()) return std::nullopt;
-  return it->second;
+  return it == cache_.end() ? nullptr : it->second;
 }
 
-void SyncHub::CacheResult(uint64_t ts, const std::string& key,
-                          const absl::StatusOr<FunctionResult>& result) {
+void SyncHub::Cache(uint64_t ts, const std::string& key, std::shared_ptr<const CachedQuery> entry) {
   std::lock_guard<std::mutex> lock(cache_mu_);
   if (ts < cache_ts_) return;
   if (ts > cache_ts_) {
     cache_.clear();
     cache_ts_ = ts;
   }
-  if (cache_.size() < 10000) cache_.emplace(key, result);
+  if (cache_.size() < 10000) cache_.emplace(key, std::move(entry));
 }
 
 void SyncHub::Add(const std::shared_ptr<SyncSession>& session) {

@@ -60,6 +60,7 @@ class SyncSession : public std::enable_shared_from_this<SyncSession> {
   struct Subscription {
     std::string udf_path;
     Value args;
+    std::string key_base;  // udf path and encoded args, for the hub's result cache
     std::optional<std::string> journal;
     std::vector<std::pair<std::string, std::string>> read_set;
     std::optional<size_t> last_hash;  // of the last result sent
@@ -95,6 +96,7 @@ class SyncSession : public std::enable_shared_from_this<SyncSession> {
   uint32_t sent_query_set_ = 0, sent_identity_ = 0;
   uint64_t sent_ts_ = 0;
   std::optional<UserIdentity> identity_;
+  std::string identity_key_;  // identity as cache-key text
   bool admin_ = false;
   std::map<uint32_t, Subscription> queries_;
   std::set<uint32_t> removed_;
@@ -119,16 +121,23 @@ class SyncHub {
   void Add(const std::shared_ptr<SyncSession>& session);
   void Remove(const SyncSession* session);
 
+  // A query result as sessions send it: the result, and the modification's JSON fields
+  // other than queryId, serialized once.
+  struct CachedQuery {
+    absl::StatusOr<FunctionResult> result;
+    std::string fields_json;  // "\"journal\":...,\"logLines\":[...],\"type\":...,..."
+    size_t hash = 0;          // of what the client would see
+  };
   // Query results shared by sessions: a query is deterministic given (function, args,
   // identity, journal, ts), so after a commit the sessions subscribed to the same query
-  // run it once between them. Only the newest ts is kept.
-  std::optional<absl::StatusOr<FunctionResult>> CachedResult(uint64_t ts, const std::string& key);
-  void CacheResult(uint64_t ts, const std::string& key, const absl::StatusOr<FunctionResult>& result);
+  // run and serialize it once between them. Only the newest ts is kept.
+  std::shared_ptr<const CachedQuery> Cached(uint64_t ts, const std::string& key);
+  void Cache(uint64_t ts, const std::string& key, std::shared_ptr<const CachedQuery> entry);
 
  private:
   std::mutex cache_mu_;
-  uint64_t cache_ts_ = 0;                                                  // guarded by cache_mu_
-  std::map<std::string, absl::StatusOr<FunctionResult>> cache_;            // guarded by cache_mu_
+  uint64_t cache_ts_ = 0;                                                // guarded by cache_mu_
+  std::map<std::string, std::shared_ptr<const CachedQuery>> cache_;      // guarded by cache_mu_
 
   Database* db_;
   int listener_ = -1;
