@@ -250,55 +250,65 @@ absl::StatusOr<ScanRequest> Query::Compile() const {
   if (clauses_.empty()) return req;
   CVX_ASSIGN_OR_RETURN(std::vector<std::string> fields, txn_->IndexFields(table_, index_));
   const std::string full_name = absl::StrCat(table_, ".", index_);
+  // Convex prints an index's fields without the implicit _id tiebreak.
+  const std::vector<std::string> shown(fields.begin(), fields.end() - 1);
   using Op = IndexRangeBuilder::Op;
   std::map<std::string, std::optional<Value>> eqs;
-  std::optional<IndexRangeBuilder::Clause> lower, upper;
-  auto already = [&](const char* kind, const IndexRangeBuilder::Clause& c,
-                     const std::optional<Value>& shown) {
+  std::optional<IndexRangeBuilder::Clause> lower, upper, first_bound;
+  auto already = [&](const char* kind, const std::string& field, Op op,
+                     const std::optional<Value>& shown_value) {
     return InvalidArgument("AlreadyDefinedBound",
-                           absl::StrCat("Already defined ", kind, " bound in index range. Can't add ",
-                                        c.field, " ", OpSymbol(c.op), " ", FormatOptional(shown),
+                           absl::StrCat("Already defined ", kind, " bound in index range. Can't add \"",
+                                        field, "\" ", OpSymbol(op), " ", FormatOptional(shown_value),
                                         "."));
   };
+  // First how the clauses relate to each other (as Convex's IndexRange::compile does)...
   for (const auto& c : clauses_) {
-    if (std::find(fields.begin(), fields.end(), c.field) == fields.end()) {
-      return InvalidArgument("FieldNotInIndex",
-                             absl::StrCat("The index range included a comparison with \"",
-                                          c.field, "\", but ", full_name, " with fields ",
-                                          QuotedFields(fields), " doesn't index this field. ",
-                                          kIndexDocs));
-    }
     if (c.op == Op::kEq) {
-      if (auto it = eqs.find(c.field); it != eqs.end()) return already("equality", c, it->second);
-      if ((lower && lower->field == c.field) || (upper && upper->field == c.field)) {
-        return already("inequality", c, c.value);
+      if (auto it = eqs.find(c.field); it != eqs.end()) {
+        return already("equality", c.field, Op::kEq, it->second);
       }
       eqs[c.field] = c.value;
       continue;
     }
     bool is_lower = c.op == Op::kGt || c.op == Op::kGte;
     std::optional<IndexRangeBuilder::Clause>& slot = is_lower ? lower : upper;
-    std::optional<IndexRangeBuilder::Clause>& other = is_lower ? upper : lower;
-    if (slot) return already(is_lower ? "lower" : "upper", c, c.value);
-    if (eqs.count(c.field)) return already("inequality", c, c.value);
-    if (other && other->field != c.field) {
-      return InvalidArgument(
-          "BoundsOnMultipleFields",
-          absl::StrCat("Upper and lower bounds in `range` can only be applied to a single index "
-                       "field. This query against index ",
-                       full_name, " attempted to set a range bound on both \"", other->field,
-                       "\" and \"", c.field,
-                       "\". Consider using `filter` instead. See "
-                       "https://docs.convex.dev/using/indexes for more info."));
-    }
+    if (slot) return already(is_lower ? "lower" : "upper", c.field, c.op, c.value);
     slot = c;
+    if (!first_bound) first_bound = c;
+  }
+  if (lower && upper && lower->field != upper->field) {
+    const std::string& a = first_bound->field;
+    const std::string& b = (a == lower->field) ? upper->field : lower->field;
+    return InvalidArgument(
+        "BoundsOnMultipleFields",
+        absl::StrCat("Upper and lower bounds in `range` can only be applied to a single index "
+                     "field. This query against index ",
+                     full_name, " attempted to set a range bound on both \"", a, "\" and \"", b,
+                     "\". Consider using `filter` instead. See "
+                     "https://docs.convex.dev/using/indexes for more info."));
+  }
+  std::string bound_field = lower ? lower->field : upper ? upper->field : "";
+  if (!bound_field.empty()) {
+    if (auto it = eqs.find(bound_field); it != eqs.end()) {
+      return already("inequality", bound_field, Op::kEq, it->second);
+    }
+  }
+  // ...then against the index's fields.
+  auto not_in_index = [&](const std::string& field) {
+    return InvalidArgument("FieldNotInIndex",
+                           absl::StrCat("The index range included a comparison with \"", field,
+                                        "\", but ", full_name, " with fields ", QuotedFields(shown),
+                                        " doesn't index this field. ", kIndexDocs));
+  };
+  for (const auto& c : clauses_) {
+    if (std::find(fields.begin(), fields.end(), c.field) == fields.end()) return not_in_index(c.field);
   }
   // The used fields, equalities in index order then the bound field, must be a prefix.
   std::vector<std::string> used;
   for (const std::string& f : fields) {
     if (eqs.count(f)) used.push_back(f);
   }
-  std::string bound_field = lower ? lower->field : upper ? upper->field : "";
   if (!bound_field.empty()) used.push_back(bound_field);
   for (size_t i = 0; i < used.size(); ++i) {
     if (used[i] != fields[i]) {
@@ -306,7 +316,7 @@ absl::StatusOr<ScanRequest> Query::Compile() const {
           "InvalidIndexRange",
           absl::StrCat("Tried to query index ", full_name,
                        " but the query didn't use the index fields in order.\nIndex fields: ",
-                       QuotedFields(fields), "\nQuery fields: ", QuotedFields(used),
+                       QuotedFields(shown), "\nQuery fields: ", QuotedFields(used),
                        "\nFirst incorrect field: \"", used[i], "\"\n", kIndexDocs));
     }
   }

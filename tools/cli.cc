@@ -16,6 +16,7 @@
 #include "absl/strings/str_replace.h"
 #include "functions/auth/jwt.h"
 #include "engine/database.h"
+#include "engine/value/json.h"
 #include "functions/runner.h"
 #include "functions/scheduled_jobs.h"
 #include "http/api.h"
@@ -40,7 +41,8 @@ constexpr char kUsage[] =
     "\n"
     "commands:\n"
     "  dev     serve the app on loopback ports (try `convexlite dev --help`)\n"
-    "  env     set, get, list or remove environment variables\n";
+    "  env     set, get, list or remove environment variables\n"
+    "  run     run a function on a data directory and print the result\n";
 
 struct DevFlags {
   std::string data = "./.convexlite";
@@ -75,6 +77,89 @@ std::string RandomHex(int bytes) {
     out.push_back(kHex[b & 0xf]);
   }
   return out;
+}
+
+constexpr char kRunUsage[] =
+    "usage: convexlite run <function> [json-args] [--data DIR] [--identity JSON]\n"
+    "\n"
+    "Runs a query, mutation or action (internal ones too) on a data directory no server\n"
+    "holds, and prints the result as Convex JSON (nothing for null), like `npx convex run`.\n";
+
+int Run(const App& app, int argc, char** argv) {
+  std::string data = "./.convexlite";
+  std::vector<std::string> words;
+  std::optional<UserIdentity> identity;
+  for (int i = 0; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kRunUsage, stdout);
+      return 0;
+    }
+    if (arg == "--data" && i + 1 < argc) {
+      data = argv[++i];
+    } else if (arg == "--identity" && i + 1 < argc) {
+      absl::StatusOr<Value> parsed = ParseConvexJson(argv[++i]);
+      if (!parsed.ok() || !parsed->is_object()) {
+        std::fprintf(stderr, "convexlite run: --identity must be a JSON object\n");
+        return 2;
+      }
+      Object fields = parsed->object();
+      if (!fields.count("issuer")) fields["issuer"] = Value::String("https://convex.test");
+      if (!fields.count("tokenIdentifier")) {
+        const Value* subject = parsed->Find("subject");
+        fields["tokenIdentifier"] = Value::String(
+            fields["issuer"].string() + "|" + (subject && subject->is_string() ? subject->string() : ""));
+      }
+      identity = std::move(fields);
+    } else if (arg == "--url" || arg == "--admin-key") {
+      std::fprintf(stderr, "convexlite run: %s is not supported yet; stop the server and use --data\n",
+                   argv[i]);
+      return 2;
+    } else {
+      words.emplace_back(arg);
+    }
+  }
+  if (words.empty() || words.size() > 2) {
+    std::fputs(kRunUsage, stderr);
+    return 2;
+  }
+  Value args = Value::FromObject({});
+  if (words.size() == 2) {
+    absl::StatusOr<Value> parsed = ParseConvexJson(words[1]);
+    if (!parsed.ok()) {
+      std::fprintf(stderr, "convexlite run: Failed to parse arguments as JSON: \"%s\"\n%s\n",
+                   words[1].c_str(), std::string(parsed.status().message()).c_str());
+      return 1;
+    }
+    args = *parsed;
+  }
+  DatabaseOptions options;
+  options.path = data;
+  auto db = Database::Open(options);
+  if (!db.ok()) {
+    std::fprintf(stderr, "convexlite run: %s\n", std::string(db.status().message()).c_str());
+    return 1;
+  }
+  if (absl::Status s = ApplySchema(**db, app.schema()); !s.ok()) {
+    std::fprintf(stderr, "convexlite run: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  Runner runner(&app, db->get());
+  CallOptions call;
+  call.allow_internal = true;
+  call.identity = identity;
+  absl::StatusOr<FunctionResult> result = runner.Run(words[0], args, call);
+  if (result.ok()) {
+    for (const std::string& line : result->log_lines) std::fprintf(stderr, "%s\n", line.c_str());
+  }
+  if (!result.ok() || !result->ok()) {
+    std::string message = result.ok() ? result->error->message : std::string(result.status().message());
+    std::fprintf(stderr, "convexlite run: Failed to run function \"%s\":\n%s\n", words[0].c_str(),
+                 message.c_str());
+    return 1;
+  }
+  if (!result->value->is_null()) std::printf("%s\n", ToPrettyConvexJson(*result->value).c_str());
+  return 0;
 }
 
 constexpr char kEnvUsage[] =
@@ -307,6 +392,7 @@ int Main(const App& app, int argc, char** argv) {
   }
   if (std::strcmp(argv[1], "dev") == 0) return Dev(app, argc - 2, argv + 2);
   if (std::strcmp(argv[1], "env") == 0) return Env(app, argc - 2, argv + 2);
+  if (std::strcmp(argv[1], "run") == 0) return Run(app, argc - 2, argv + 2);
   std::fprintf(stderr, "convexlite: unknown command %s (try --help)\n", argv[1]);
   return 2;
 }

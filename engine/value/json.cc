@@ -269,6 +269,53 @@ std::string ToConvexJson(const Value& v) {
 
 void AppendConvexJson(const Value& v, std::string* out) { AppendJson(v, false, out); }
 
+namespace {
+void AppendPretty(const Value& v, int indent, std::string* out) {
+  const std::string pad(indent + 2, ' ');
+  if (v.is_array() && !v.array().empty()) {
+    out->append("[\n");
+    bool first = true;
+    for (const Value& e : v.array()) {
+      if (!first) out->append(",\n");
+      first = false;
+      out->append(pad);
+      AppendPretty(e, indent + 2, out);
+    }
+    out->append("\n").append(indent, ' ').append("]");
+  } else if (v.is_object() && !v.object().empty()) {
+    out->append("{\n");
+    bool first = true;
+    for (const auto& [name, field] : v.object()) {
+      if (!first) out->append(",\n");
+      first = false;
+      out->append(pad);
+      AppendJsonString(name, out);
+      out->append(": ");
+      AppendPretty(field, indent + 2, out);
+    }
+    out->append("\n").append(indent, ' ').append("}");
+  } else {
+    std::string compact;
+    AppendConvexJson(v, &compact);
+    if (compact.size() > 3 && compact[0] == '{') {
+      // {"$integer":"..."} and friends are one-field objects to JSON.stringify too.
+      size_t colon = compact.find(':');
+      out->append("{\n").append(pad).append(compact.substr(1, colon));
+      out->append(" ").append(compact.substr(colon + 1, compact.size() - colon - 2));
+      out->append("\n").append(indent, ' ').append("}");
+    } else {
+      out->append(compact);
+    }
+  }
+}
+}  // namespace
+
+std::string ToPrettyConvexJson(const Value& v) {
+  std::string out;
+  AppendPretty(v, 0, &out);
+  return out;
+}
+
 std::string ToCleanJson(const Value& v) {
   std::string out;
   AppendJson(v, /*clean=*/true, &out);

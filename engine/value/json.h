@@ -42,6 +42,10 @@ namespace cvx {
 std::string ToConvexJson(const Value& v);
 void AppendConvexJson(const Value& v, std::string* out);
 
+// Writes `v` as convex_encoded_json indented like JSON.stringify(json, null, 2) (what
+// `npx convex run` prints).
+std::string ToPrettyConvexJson(const Value& v);
+
 // Writes `v` as clean JSON (the export format `json`).
 std::string ToCleanJson(const Value& v);
 

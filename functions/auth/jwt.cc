@@ -210,7 +210,7 @@ absl::StatusOr<std::shared_ptr<const JwtVerifier::Keys>> JwtVerifier::KeysFor(
     };
     auto bytes = [&](const char* name) {
       std::string out;
-      Base64UrlDecode(field(name), &out);
+      if (!Base64UrlDecode(field(name), &out)) out.clear();
       return out;
     };
     std::string kty = field("kty");

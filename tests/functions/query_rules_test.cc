@@ -79,13 +79,13 @@ TEST_F(QueryRulesTest, RangeErrorsHaveConvexTagsAndTexts) {
   auto r = Range([](auto& q) { q.Eq("zzz", F(1)); });
   EXPECT_EQ(r.status().message(),
             "The index range included a comparison with \"zzz\", but t.by_a_b with fields [\"a\", "
-            "\"b\", \"_creationTime\", \"_id\"] doesn't index this field. For more information see "
+            "\"b\", \"_creationTime\"] doesn't index this field. For more information see "
             "https://docs.convex.dev/using/indexes.");
   r = Range([](auto& q) { q.Eq("b", F(1)); });
   EXPECT_THAT(r, StatusIs(absl::StatusCode::kInvalidArgument, "InvalidIndexRange"));
   EXPECT_EQ(r.status().message(),
             "Tried to query index t.by_a_b but the query didn't use the index fields in order.\n"
-            "Index fields: [\"a\", \"b\", \"_creationTime\", \"_id\"]\nQuery fields: [\"b\"]\n"
+            "Index fields: [\"a\", \"b\", \"_creationTime\"]\nQuery fields: [\"b\"]\n"
             "First incorrect field: \"b\"\nFor more information see "
             "https://docs.convex.dev/using/indexes.");
   r = Range([](auto& q) { q.Gt("a", F(0)).Lt("b", F(1)); });
@@ -93,13 +93,13 @@ TEST_F(QueryRulesTest, RangeErrorsHaveConvexTagsAndTexts) {
   EXPECT_THAT(std::string(r.status().message()), ::testing::HasSubstr("attempted to set a range bound on both \"a\" and \"b\""));
   r = Range([](auto& q) { q.Gt("a", F(0)).Gte("a", F(1)); });
   EXPECT_THAT(r, StatusIs(absl::StatusCode::kInvalidArgument, "AlreadyDefinedBound"));
-  EXPECT_EQ(r.status().message(), "Already defined lower bound in index range. Can't add a >= 1.0.");
+  EXPECT_EQ(r.status().message(), "Already defined lower bound in index range. Can't add \"a\" >= 1.0.");
   r = Range([](auto& q) { q.Lt("a", F(0)).Lte("a", F(1)); });
-  EXPECT_EQ(r.status().message(), "Already defined upper bound in index range. Can't add a <= 1.0.");
+  EXPECT_EQ(r.status().message(), "Already defined upper bound in index range. Can't add \"a\" <= 1.0.");
   r = Range([](auto& q) { q.Eq("a", F(0)).Eq("a", F(1)); });
-  EXPECT_EQ(r.status().message(), "Already defined equality bound in index range. Can't add a == 0.0.");
+  EXPECT_EQ(r.status().message(), "Already defined equality bound in index range. Can't add \"a\" == 0.0.");
   r = Range([](auto& q) { q.Eq("a", F(0)).Gt("a", F(1)); });
-  EXPECT_EQ(r.status().message(), "Already defined inequality bound in index range. Can't add a > 1.0.");
+  EXPECT_EQ(r.status().message(), "Already defined inequality bound in index range. Can't add \"a\" == 0.0.");
   EXPECT_THAT(Range([](auto& q) { q.Eq("a", F(0)); }, "nope"),
               StatusIs(absl::StatusCode::kNotFound, "IndexNotFound"));
   EXPECT_THAT(Q().Order(Order::kAsc).Order(Order::kDesc).Collect(),
