@@ -10,10 +10,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 namespace cvx::bench {
 
@@ -70,6 +73,14 @@ inline std::string Fmt(double v) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), v >= 100 ? "%.0f" : "%.1f", v);
   return buf;
+}
+
+// Resident set size of this process, in KB.
+inline long RssKb() {
+  std::ifstream statm("/proc/self/statm");
+  long pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 }  // namespace cvx::bench

@@ -235,13 +235,6 @@ void ReadBenches(const std::string& dir) {
   delete raw;
 }
 
-long RssKb() {
-  std::ifstream statm("/proc/self/statm");
-  long pages = 0, resident = 0;
-  statm >> pages >> resident;
-  return resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
 void OpenCloseBench() {
   // Warm up once (first use loads code pages).
   {

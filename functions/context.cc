@@ -365,12 +365,17 @@ absl::Status Scheduler::Cancel(std::string_view id) {
 
 // --- Env ---
 
-std::optional<std::string> LookupEnv(Transaction* txn, std::string_view name) {
+absl::StatusOr<std::vector<Document>> EnvironmentRows(Transaction* txn) {
   ScanRequest all;
   all.table = kEnvironmentTable;
-  absl::StatusOr<ScanResult> rows = txn->Scan(all);
+  CVX_ASSIGN_OR_RETURN(ScanResult rows, txn->Scan(all));
+  return std::move(rows.documents);
+}
+
+std::optional<std::string> LookupEnv(Transaction* txn, std::string_view name) {
+  absl::StatusOr<std::vector<Document>> rows = EnvironmentRows(txn);
   if (!rows.ok()) return std::nullopt;
-  for (const Document& row : rows->documents) {
+  for (const Document& row : *rows) {
     auto n = row.fields.find("name");
     auto v = row.fields.find("value");
     if (n != row.fields.end() && v != row.fields.end() && n->second.is_string() &&

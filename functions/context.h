@@ -45,6 +45,9 @@ struct Limits {
 
 inline constexpr char kEnvironmentTable[] = "_environment_variables";
 
+// Every row {name, value} of the environment table as `txn` sees it (recording the read).
+[[nodiscard]] absl::StatusOr<std::vector<Document>> EnvironmentRows(Transaction* txn);
+
 // The value of environment variable `name` as `txn` sees it (recording the read), or nullopt.
 std::optional<std::string> LookupEnv(Transaction* txn, std::string_view name);
 

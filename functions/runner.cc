@@ -243,52 +243,53 @@ std::optional<std::string> Runner::GetEnv(Transaction* txn, std::string_view nam
   return LookupEnv(fresh.get(), name);
 }
 
-absl::Status Runner::SetEnv(std::string_view name, std::string_view value) {
+namespace {
+// Runs `body` in a fresh transaction and commits, retrying while the commit conflicts.
+// For the runtime's own small writes (env vars, scheduling from actions).
+absl::Status RetryOnConflict(Database& db, const std::function<absl::Status(Transaction&)>& body,
+                             std::string_view what) {
   for (int attempt = 0; attempt < 10; ++attempt) {
-    auto txn = db_->Begin();
-    ScanRequest all;
-    all.table = kEnvironmentTable;
-    CVX_ASSIGN_OR_RETURN(ScanResult rows, txn->Scan(all));
+    auto txn = db.Begin();
+    CVX_RETURN_IF_ERROR(body(*txn));
+    absl::Status s = txn->Commit();
+    if (s.code() != absl::StatusCode::kAborted) return s;
+  }
+  return Aborted("OccConflict", absl::StrCat("could not ", AV(what), ": too much contention"));
+}
+}  // namespace
+
+absl::Status Runner::SetEnv(std::string_view name, std::string_view value) {
+  return RetryOnConflict(*db_, [&](Transaction& txn) -> absl::Status {
+    CVX_ASSIGN_OR_RETURN(std::vector<Document> rows, EnvironmentRows(&txn));
     Object row{{"name", Value::String(std::string(name))},
                {"value", Value::String(std::string(value))}};
     bool replaced = false;
-    for (const Document& d : rows.documents) {
+    for (const Document& d : rows) {
       if (d.fields.at("name").string() == name) {
-        CVX_RETURN_IF_ERROR(txn->Replace(d.id, row));
+        CVX_RETURN_IF_ERROR(txn.Replace(d.id, row));
         replaced = true;
       }
     }
-    if (!replaced) CVX_RETURN_IF_ERROR(txn->Insert(kEnvironmentTable, row).status());
-    absl::Status s = txn->Commit();
-    if (s.code() != absl::StatusCode::kAborted) return s;
-  }
-  return Aborted("OccConflict", "could not set the environment variable: too much contention");
+    if (!replaced) CVX_RETURN_IF_ERROR(txn.Insert(kEnvironmentTable, row).status());
+    return absl::OkStatus();
+  }, "set the environment variable");
 }
 
 absl::Status Runner::RemoveEnv(std::string_view name) {
-  for (int attempt = 0; attempt < 10; ++attempt) {
-    auto txn = db_->Begin();
-    ScanRequest all;
-    all.table = kEnvironmentTable;
-    CVX_ASSIGN_OR_RETURN(ScanResult rows, txn->Scan(all));
-    for (const Document& d : rows.documents) {
-      if (d.fields.at("name").string() == name) CVX_RETURN_IF_ERROR(txn->Delete(d.id));
+  return RetryOnConflict(*db_, [&](Transaction& txn) -> absl::Status {
+    CVX_ASSIGN_OR_RETURN(std::vector<Document> rows, EnvironmentRows(&txn));
+    for (const Document& d : rows) {
+      if (d.fields.at("name").string() == name) CVX_RETURN_IF_ERROR(txn.Delete(d.id));
     }
-    absl::Status s = txn->Commit();
-    if (s.code() != absl::StatusCode::kAborted) return s;
-  }
-  return Aborted("OccConflict", "could not remove the environment variable: too much contention");
+    return absl::OkStatus();
+  }, "remove the environment variable");
 }
 
 absl::StatusOr<std::map<std::string, std::string>> Runner::ListEnv() {
   auto txn = db_->Begin();
-  ScanRequest all;
-  all.table = kEnvironmentTable;
-  CVX_ASSIGN_OR_RETURN(ScanResult rows, txn->Scan(all));
+  CVX_ASSIGN_OR_RETURN(std::vector<Document> rows, EnvironmentRows(txn.get()));
   std::map<std::string, std::string> out;
-  for (const Document& d : rows.documents) {
-    out[d.fields.at("name").string()] = d.fields.at("value").string();
-  }
+  for (const Document& d : rows) out[d.fields.at("name").string()] = d.fields.at("value").string();
   return out;
 }
 
@@ -337,28 +338,22 @@ absl::StatusOr<Value> ActionCtx::RunAction(std::string_view path, Object args) {
 
 absl::StatusOr<std::string> ActionCtx::RunAfter(double delay_ms, std::string_view path,
                                                 Object args) {
-  for (int attempt = 0; attempt < 10; ++attempt) {
-    auto txn = runner_->db().Begin();
-    DatabaseWriter writer(txn.get(), state_, nullptr, nullptr);
+  std::string id;
+  CVX_RETURN_IF_ERROR(RetryOnConflict(runner_->db(), [&](Transaction& txn) -> absl::Status {
+    DatabaseWriter writer(&txn, state_, nullptr, nullptr);
     Scheduler scheduler(&writer, state_, runner_);
-    CVX_ASSIGN_OR_RETURN(std::string id, scheduler.RunAfter(delay_ms, path, args));
-    absl::Status s = txn->Commit();
-    if (s.ok()) return id;
-    if (s.code() != absl::StatusCode::kAborted) return s;
-  }
-  return Aborted("OccConflict", "could not schedule: too much contention");
+    CVX_ASSIGN_OR_RETURN(id, scheduler.RunAfter(delay_ms, path, args));
+    return absl::OkStatus();
+  }, "schedule"));
+  return id;
 }
 
 absl::Status ActionCtx::Cancel(std::string_view id) {
-  for (int attempt = 0; attempt < 10; ++attempt) {
-    auto txn = runner_->db().Begin();
-    DatabaseWriter writer(txn.get(), state_, nullptr, nullptr);
+  return RetryOnConflict(runner_->db(), [&](Transaction& txn) -> absl::Status {
+    DatabaseWriter writer(&txn, state_, nullptr, nullptr);
     Scheduler scheduler(&writer, state_, runner_);
-    CVX_RETURN_IF_ERROR(scheduler.Cancel(id));
-    absl::Status s = txn->Commit();
-    if (s.code() != absl::StatusCode::kAborted) return s;
-  }
-  return Aborted("OccConflict", "could not cancel: too much contention");
+    return scheduler.Cancel(id);
+  }, "cancel");
 }
 
 }  // namespace cvx
