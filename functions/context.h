@@ -144,6 +144,10 @@ class DatabaseWriter : public DatabaseReader {
   [[nodiscard]] absl::Status Replace(std::string_view id, Object fields);
   [[nodiscard]] absl::Status Delete(std::string_view id);
 
+  // The same writer (transaction, limits, schema checks) without the app's triggers: for
+  // code that runs hooks of its own, like the Better Auth adapter (functions/auth/adapter.h).
+  DatabaseWriter WithoutTriggers() { return DatabaseWriter(txn_, state_, schema_, nullptr); }
+
   // Writes without schema checks or triggers to system tables (runtime internal use).
   [[nodiscard]] absl::StatusOr<std::string> InsertSystem(std::string_view table, Object fields);
   [[nodiscard]] absl::Status ReplaceSystem(std::string_view id, Object fields);
