@@ -82,7 +82,7 @@ void Run() {
   options.site_port = 0;
   options.worker_threads = 2;
   options.api = [&api](const HttpRequest& r) { return api.Handle(r); };
-  options.site = [](const HttpRequest&) { return HttpResponse{404, {}, ""}; };
+  options.site = [](const HttpRequest&) { return HttpResponse{404, {}, "", {}}; };
   Server ours(options);
   if (!ours.Start().ok()) Die("start");
 

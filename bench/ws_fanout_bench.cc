@@ -212,7 +212,7 @@ void Run(int rounds) {
   ServerOptions options;
   options.api_port = 0;
   options.site_port = 0;
-  options.api = [](const HttpRequest&) { return HttpResponse{404, {}, ""}; };
+  options.api = [](const HttpRequest&) { return HttpResponse{404, {}, "", {}}; };
   options.site = options.api;
   options.sync = [&](std::function<void(std::string)> send, std::function<void(int, std::string)> close) {
     auto session = std::make_shared<SyncSession>(&runner, &hub, &pool, nullptr, "", std::move(send),

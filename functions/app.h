@@ -16,6 +16,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -87,6 +88,10 @@ class App {
   }
   const std::vector<AuthProvider>& auth_providers() const { return auth_providers_; }
 
+  // Keeps `object` alive as long as the App (for registrations whose handlers point into
+  // it, like auth::BetterAuth).
+  void Retain(std::shared_ptr<void> object) { retained_.push_back(std::move(object)); }
+
   TriggerRegistry& triggers() { return triggers_; }
   const TriggerRegistry& triggers() const { return triggers_; }
 
@@ -103,6 +108,7 @@ class App {
   TriggerRegistry triggers_;
   HttpRouter http_;
   std::vector<AuthProvider> auth_providers_;
+  std::vector<std::shared_ptr<void>> retained_;
 };
 
 }  // namespace cvx

@@ -387,10 +387,12 @@ std::optional<std::string> LookupEnv(Transaction* txn, std::string_view name) {
 }
 
 std::optional<std::string> QueryCtx::Env(std::string_view name) {
+  if (std::optional<std::string> v = state_->BuiltinEnv(name)) return v;
   return LookupEnv(db_.transaction(), name);
 }
 
 std::optional<std::string> MutationCtx::Env(std::string_view name) {
+  if (std::optional<std::string> v = state_->BuiltinEnv(name)) return v;
   return LookupEnv(db_.transaction(), name);
 }
 

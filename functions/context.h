@@ -12,6 +12,7 @@
 #define CVX_FUNCTIONS_CONTEXT_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <random>
@@ -85,6 +86,12 @@ class ExecutionState {
   std::optional<std::string> journal_end_cursor;
   // Key that authenticates pagination cursors (set by the Runner).
   std::string cursor_key;
+  // Built-in environment variables (RunnerOptions::builtin_env), consulted before the
+  // deployment's own; may be null.
+  const std::function<std::optional<std::string>(std::string_view)>* builtin_env = nullptr;
+  std::optional<std::string> BuiltinEnv(std::string_view name) const {
+    return builtin_env && *builtin_env ? (*builtin_env)(name) : std::nullopt;
+  }
 
  private:
   absl::Status Poison(absl::Status status);
@@ -194,7 +201,7 @@ class ContextBase {
   // console.log and friends: "[LOG] 'message'".
   void Log(std::string_view message) { state_->Log(LogLevel::kLog, message); }
   void Log(LogLevel level, std::string_view message) { state_->Log(level, message); }
-  double Now() const { return state_->now_ms(); }  // Date.now(), frozen per execution
+  double Now() const { return state_->now_ms(); }  // Date.now(): whole ms, frozen per execution
   double Random() { return state_->Random(); }      // Math.random(), seeded per execution
 
  protected:
@@ -241,6 +248,11 @@ class ActionCtx : public ContextBase {
   [[nodiscard]] absl::StatusOr<Value> RunQuery(std::string_view path, Object args);
   [[nodiscard]] absl::StatusOr<Value> RunMutation(std::string_view path, Object args);
   [[nodiscard]] absl::StatusOr<Value> RunAction(std::string_view path, Object args);
+  // Runs `body` as one mutation transaction (retried on OCC conflicts, so `body` may run
+  // more than once): everything it writes commits together, or nothing does when it
+  // returns an error. `name` labels it in logs.
+  [[nodiscard]] absl::StatusOr<Value> RunInTransaction(
+      std::string_view name, std::function<absl::StatusOr<Value>(MutationCtx&)> body);
   // Schedules from an action (its own small transaction).
   [[nodiscard]] absl::StatusOr<std::string> RunAfter(double delay_ms, std::string_view path,
                                                      Object args);

@@ -100,7 +100,7 @@ absl::StatusOr<FunctionResult> TestBackend::Call(std::string_view path, Object a
 absl::Status TestBackend::Run(const std::function<absl::Status(MutationCtx&)>& body) {
   for (int attempt = 0; attempt < 10; ++attempt) {
     auto txn = db_->Begin();
-    ExecutionState state(Limits(), static_cast<double>(clock_.NowNanos() / 1000) / 1000.0, 1);
+    ExecutionState state(Limits(), static_cast<double>(clock_.NowNanos() / 1000000), 1);
     std::optional<UserIdentity> none;
     MutationCtx ctx(DatabaseWriter(txn.get(), &state, &runner_->app().schema(),
                                    &runner_->app().triggers()),

@@ -26,12 +26,14 @@ struct HttpActionRequest {
   std::string path;  // the path alone, e.g. "/hello"
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
+  std::string remote_addr;  // the peer's IP address, when the server knows it
 };
 
 struct HttpActionResponse {
   int status = 200;
   std::map<std::string, std::string> headers;
   std::string body;
+  std::vector<std::string> set_cookies;  // one Set-Cookie header each, in order
 };
 
 using HttpActionHandler =

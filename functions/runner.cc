@@ -97,7 +97,8 @@ absl::StatusOr<FunctionResult> Runner::RunTransactional(const RegisteredFunction
     }
     uint64_t seed = absl::HashOf(fn.path, txn->begin_ts(), attempt);
     ExecutionState state(options_.limits,
-                         static_cast<double>(options_.clock->NowNanos() / 1000) / 1000.0, seed);
+                         static_cast<double>(options_.clock->NowNanos() / 1000000), seed);
+    state.builtin_env = &options_.builtin_env;
     state.cursor_key = options_.cursor_key;
     state.journal_end_cursor = options.journal;
     TableNameResolver resolver = [&txn](uint32_t n) { return txn->TableName(n); };
@@ -168,7 +169,8 @@ absl::StatusOr<FunctionResult> Runner::RunAction(const RegisteredFunction& fn, c
                                                  const CallOptions& options) {
   uint64_t seed = absl::HashOf(fn.path, options_.clock->NowNanos(), executions_.fetch_add(1));
   ExecutionState state(options_.limits,
-                       static_cast<double>(options_.clock->NowNanos() / 1000) / 1000.0, seed);
+                       static_cast<double>(options_.clock->NowNanos() / 1000000), seed);
+  state.builtin_env = &options_.builtin_env;
   if (fn.args) {
     auto txn = db_->Begin();
     TableNameResolver resolver = [&txn](uint32_t n) { return txn->TableName(n); };
@@ -219,7 +221,8 @@ HttpActionResponse Runner::RunHttpAction(const HttpActionRequest& request,
   }
   uint64_t seed = absl::HashOf(request.path, options_.clock->NowNanos(), executions_.fetch_add(1));
   ExecutionState state(options_.limits,
-                       static_cast<double>(options_.clock->NowNanos() / 1000) / 1000.0, seed);
+                       static_cast<double>(options_.clock->NowNanos() / 1000000), seed);
+  state.builtin_env = &options_.builtin_env;
   ActionCtx ctx(this, &identity, &state);
   absl::StatusOr<HttpActionResponse> response;
   try {
@@ -237,7 +240,18 @@ HttpActionResponse Runner::RunHttpAction(const HttpActionRequest& request,
   return *std::move(response);
 }
 
+absl::StatusOr<FunctionResult> Runner::RunMutationHandler(std::string_view name,
+                                                          MutationHandler handler,
+                                                          const CallOptions& options) {
+  RegisteredFunction fn{std::string(name), FunctionType::kMutation, Visibility::kInternal,
+                        std::nullopt, std::nullopt, std::move(handler)};
+  return RunTransactional(fn, Object{}, options);
+}
+
 std::optional<std::string> Runner::GetEnv(Transaction* txn, std::string_view name) {
+  if (options_.builtin_env) {
+    if (std::optional<std::string> v = options_.builtin_env(name)) return v;
+  }
   if (txn != nullptr) return LookupEnv(txn, name);
   auto fresh = db_->Begin();
   return LookupEnv(fresh.get(), name);
@@ -333,6 +347,16 @@ absl::StatusOr<Value> ActionCtx::RunMutation(std::string_view path, Object args)
 absl::StatusOr<Value> ActionCtx::RunAction(std::string_view path, Object args) {
   return Unwrap(runner_->Run(path, Value::FromObject(std::move(args)),
                              NestedCall(identity_, FunctionType::kAction)),
+                state_);
+}
+
+absl::StatusOr<Value> ActionCtx::RunInTransaction(
+    std::string_view name, std::function<absl::StatusOr<Value>(MutationCtx&)> body) {
+  CallOptions options;
+  options.identity = *identity_;
+  return Unwrap(runner_->RunMutationHandler(
+                    name, [&body](MutationCtx& ctx, const Object&) { return body(ctx); },
+                    options),
                 state_);
 }
 

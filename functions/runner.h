@@ -79,6 +79,10 @@ struct RunnerOptions {
   // Authenticates pagination cursors. Empty: a random key per Runner (cursors then do not
   // survive a restart; clients start over on InvalidCursor, as usePaginatedQuery does).
   std::string cursor_key;
+  // Built-in environment variables, authoritative over the deployment's (Convex's
+  // CONVEX_SITE_URL and CONVEX_CLOUD_URL; the CLI adds its flags' settings). Returns
+  // nullopt for names it does not define. Must be thread-safe.
+  std::function<std::optional<std::string>(std::string_view name)> builtin_env;
 };
 
 class Runner {
@@ -94,6 +98,13 @@ class Runner {
   // none; a failing handler gives 500 {"code":"[Request ID: ..] Server Error: <msg>"}.
   HttpActionResponse RunHttpAction(const HttpActionRequest& request,
                                    const std::optional<UserIdentity>& identity);
+
+  // Runs `handler` as an anonymous internal mutation named `name` (for logs): one
+  // transaction with the usual limits, OCC retries and result shape. For runtime code that
+  // must write atomically from outside a registered function (ActionCtx::RunInTransaction).
+  [[nodiscard]] absl::StatusOr<FunctionResult> RunMutationHandler(std::string_view name,
+                                                                  MutationHandler handler,
+                                                                  const CallOptions& options);
 
   const App& app() const { return *app_; }
   Database& db() { return *db_; }

@@ -171,10 +171,12 @@ HttpResponse HandleHttpAction(Runner* runner, const HttpRequest& request,
   action.path = action.url.substr(0, action.url.find('?'));
   action.headers = request.headers;
   action.body = request.body;
+  action.remote_addr = request.remote_addr;
   HttpActionResponse r = runner->RunHttpAction(action, std::nullopt);
   HttpResponse out;
   out.status = r.status;
   out.headers = std::move(r.headers);
+  out.set_cookies = std::move(r.set_cookies);
   out.body = std::move(r.body);
   return out;
 }

@@ -43,6 +43,7 @@ struct HttpRequest {
   std::string target;  // path and query, e.g. "/api/query?path=x"
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
+  std::string remote_addr;  // the peer's IP address, when known
   std::string Header(std::string_view name) const;
 };
 
@@ -50,6 +51,7 @@ struct HttpResponse {
   int status = 200;
   std::map<std::string, std::string> headers;
   std::string body;
+  std::vector<std::string> set_cookies;  // one Set-Cookie header each
 };
 
 // Verifies a bearer token and returns the identity. kUnauthenticated on a bad token.

@@ -35,8 +35,11 @@ using tcp = asio::ip::tcp;
 
 constexpr auto kIdleTimeout = std::chrono::seconds(120);
 
-HttpRequest ToRequest(const http::request<http::string_body>& req) {
+HttpRequest ToRequest(const http::request<http::string_body>& req, const tcp::socket& socket) {
   HttpRequest out;
+  beast::error_code ec;
+  tcp::endpoint peer = socket.remote_endpoint(ec);
+  if (!ec) out.remote_addr = peer.address().to_string();
   out.method = std::string(req.method_string());
   out.target = std::string(req.target());
   for (const auto& field : req) {
@@ -204,7 +207,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     const bool keep_alive = req.keep_alive();
     const unsigned version = req.version();
-    HttpRequest request = ToRequest(req);
+    HttpRequest request = ToRequest(req, stream_.socket());
     asio::post(*pool_, [self = shared_from_this(), request = std::move(request), keep_alive,
                         version]() mutable {
       HttpResponse response = (*self->handler_)(request);
@@ -220,6 +223,7 @@ class Session : public std::enable_shared_from_this<Session> {
         static_cast<http::status>(response.status), version);
     res->set(http::field::server, "convexlite");
     for (const auto& [name, value] : response.headers) res->set(name, value);
+    for (const std::string& cookie : response.set_cookies) res->insert(http::field::set_cookie, cookie);
     res->body() = std::move(response.body);
     res->keep_alive(keep_alive);
     res->prepare_payload();

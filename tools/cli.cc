@@ -1,6 +1,8 @@
 #include "tools/cli.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -11,10 +13,15 @@
 
 #include <atomic>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_replace.h"
+#include "functions/auth/better_auth.h"
+#include "functions/auth/crypto.h"
 #include "functions/auth/jwt.h"
+#include <iostream>
+#include <iterator>
 #include "engine/database.h"
 #include "engine/value/json.h"
 #include "functions/runner.h"
@@ -54,6 +61,79 @@ struct DevFlags {
   std::string site_url;
   bool fast_password_hash = false;
 };
+
+// The built-in environment (RunnerOptions::builtin_env): CONVEX_SITE_URL, the Better Auth
+// secret from --secret or the process's BETTER_AUTH_SECRET (else the deployment's stored
+// one), and the fast password hash switch.
+// The secret used when none is configured: generated once and kept in the data directory
+// (file better-auth-secret, mode 0600), so `dev` and `run` agree; per process in memory mode.
+std::string DefaultSecret(const std::string& data_dir, bool persist) {
+  if (!persist) return auth::GenerateId(48);
+  std::string path = data_dir + "/better-auth-secret";
+  if (FILE* f = std::fopen(path.c_str(), "r")) {
+    char buf[128] = {0};
+    size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
+    std::fclose(f);
+    std::string secret(buf, n);
+    if (secret.size() >= 32) return secret;
+  }
+  std::string secret = auth::GenerateId(48);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd >= 0) {
+    (void)!::write(fd, secret.data(), secret.size());
+    ::close(fd);
+  }
+  return secret;
+}
+
+// The built-in environment (RunnerOptions::builtin_env): CONVEX_SITE_URL, the Better Auth
+// secret from --secret or the process's BETTER_AUTH_SECRET (else the deployment's own
+// variable, else CONVEXLITE_DEFAULT_AUTH_SECRET, the data directory's), and the fast
+// password hash switch.
+std::function<std::optional<std::string>(std::string_view)> BuiltinEnv(
+    std::function<std::string()> site_url, std::string secret, std::string default_secret,
+    bool fast_hash) {
+  if (secret.empty()) {
+    if (const char* env = std::getenv("BETTER_AUTH_SECRET"); env && *env) secret = env;
+  }
+  return [site_url = std::move(site_url), secret = std::move(secret),
+          default_secret = std::move(default_secret),
+          fast_hash](std::string_view name) -> std::optional<std::string> {
+    if (name == "CONVEX_SITE_URL") return site_url();
+    if (name == "BETTER_AUTH_SECRET" && !secret.empty()) return secret;
+    if (name == "CONVEXLITE_DEFAULT_AUTH_SECRET") return default_secret;
+    if (name == "CONVEXLITE_FAST_PASSWORD_HASH") return fast_hash ? "1" : "0";
+    return std::nullopt;
+  };
+}
+
+// Resolves auth.config fields: "${CONVEX_SITE_URL}", "${env:NAME}", and
+// "${better-auth-jwks:NAME}" (the Better Auth Convex plugin's JWKS: a data: URI built from
+// the NAME variable holding getLatestJwks output or a {keys} document, else the site's
+// /api/auth/convex/jwks URL).
+std::string ResolveProviderField(const std::string& field, const std::string& site_url,
+                                 const std::function<std::optional<std::string>(const std::string&)>& env) {
+  std::string out = absl::StrReplaceAll(field, {{"${CONVEX_SITE_URL}", site_url}});
+  for (const char* kind : {"${better-auth-jwks:", "${env:"}) {
+    size_t start;
+    while ((start = out.find(kind)) != std::string::npos) {
+      size_t name_start = start + std::strlen(kind);
+      size_t end = out.find('}', name_start);
+      if (end == std::string::npos) break;
+      std::string name = out.substr(name_start, end - name_start);
+      std::optional<std::string> value = env(name);
+      std::string replacement = value.value_or("");
+      if (std::string_view(kind) == "${better-auth-jwks:") {
+        std::optional<std::string> jwks =
+            value ? auth::BetterAuth::PublicJwksFromEnv(*value) : std::nullopt;
+        replacement = jwks ? "data:text/plain;charset=utf-8;base64," + absl::Base64Escape(*jwks)
+                           : site_url + "/api/auth/convex/jwks";
+      }
+      out.replace(start, end - start + 1, replacement);
+    }
+  }
+  return out;
+}
 
 int UsageError(const std::string& message) {
   std::fprintf(stderr, "convexlite dev: %s (try --help)\n", message.c_str());
@@ -144,7 +224,10 @@ int Run(const App& app, int argc, char** argv) {
     std::fprintf(stderr, "convexlite run: %s\n", std::string(s.message()).c_str());
     return 1;
   }
-  Runner runner(&app, db->get());
+  RunnerOptions runner_options;
+  runner_options.builtin_env = BuiltinEnv([] { return std::string("http://127.0.0.1:3211"); }, "",
+                                          DefaultSecret(data, true), false);
+  Runner runner(&app, db->get(), runner_options);
   CallOptions call;
   call.allow_internal = true;
   call.identity = identity;
@@ -193,6 +276,12 @@ int Env(const App& app, int argc, char** argv) {
   };
   if (words.empty()) return usage_error();
   const std::string& verb = words[0];
+  if (verb == "set" && words.size() == 2) {
+    // `convexlite run auth:getLatestJwks | convexlite env set JWKS`: the value is stdin.
+    std::string value((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+    words.push_back(std::move(value));
+  }
   if ((verb == "set" && words.size() != 3) || ((verb == "get" || verb == "remove") && words.size() != 2) ||
       (verb == "list" && words.size() != 1) ||
       (verb != "set" && verb != "get" && verb != "remove" && verb != "list")) {
@@ -295,7 +384,23 @@ int Dev(const App& app, int argc, char** argv) {
                  std::string(s.message()).c_str());
     return 1;
   }
-  Runner runner(&app, db->get());
+  // auth.config: providers' "${CONVEX_SITE_URL}" and "${env:NAME}" resolve at use.
+  std::atomic<uint16_t> site_port{0};
+  auto site_url = [&]() {
+    return flags.site_url.empty() ? "http://127.0.0.1:" + std::to_string(site_port.load())
+                                  : flags.site_url;
+  };
+  RunnerOptions runner_options;
+  runner_options.builtin_env =
+      BuiltinEnv(site_url, flags.secret,
+                 DefaultSecret(flags.data, flags.durability != Durability::kMemory),
+                 flags.fast_password_hash);
+  Runner runner(&app, db->get(), runner_options);
+  if (flags.fast_password_hash) {
+    std::fprintf(stderr,
+                 "convexlite dev: WARNING: --fast-password-hash is on. Passwords are hashed with "
+                 "one SHA-256, which is INSECURE; use it for tests only.\n");
+  }
   JobExecutor jobs(&runner);
   if (absl::Status s = jobs.Init(); !s.ok()) {
     std::fprintf(stderr, "convexlite dev: %s\n", std::string(s.message()).c_str());
@@ -307,22 +412,10 @@ int Dev(const App& app, int argc, char** argv) {
   }
   SyncHub hub(db->get());
   boost::asio::thread_pool sync_pool(4);
-  // auth.config: providers' "${CONVEX_SITE_URL}" and "${env:NAME}" resolve at use.
-  std::atomic<uint16_t> site_port{0};
-  auto site_url = [&]() {
-    return flags.site_url.empty() ? "http://127.0.0.1:" + std::to_string(site_port.load())
-                                  : flags.site_url;
-  };
   auto resolve = [&](const std::string& field) {
-    std::string out = absl::StrReplaceAll(field, {{"${CONVEX_SITE_URL}", site_url()}});
-    size_t start;
-    while ((start = out.find("${env:")) != std::string::npos) {
-      size_t end = out.find('}', start);
-      if (end == std::string::npos) break;
-      std::string name = out.substr(start + 6, end - start - 6);
-      out.replace(start, end - start + 1, runner.GetEnv(nullptr, name).value_or(""));
-    }
-    return out;
+    return ResolveProviderField(field, site_url(), [&](const std::string& name) {
+      return runner.GetEnv(nullptr, name);
+    });
   };
   // JWKS URLs this server serves (e.g. Better Auth's /api/auth/convex/jwks) are answered
   // in-process; nothing else is fetched.

@@ -430,11 +430,11 @@ absl::StatusOr<Value> Adapter::Create(std::string_view model_name, Object data,
   CVX_ASSIGN_OR_RETURN(std::optional<Value> doc, db->Get(id));
   if (!doc) return absl::InternalError("inserted document vanished");
   if (hooks && hooks->on_create) CVX_RETURN_IF_ERROR(hooks->on_create(*ctx_, *doc));
-  Value out = ToOutput(*doc);
+  Value out = convex_shape_ ? *doc : ToOutput(*doc);
   if (!select.empty()) {
     Object picked;
     for (const auto& [k, v] : out.object()) {
-      if (k == "id" || std::find(select.begin(), select.end(), k) != select.end()) {
+      if (k == "id" || k == "_id" || std::find(select.begin(), select.end(), k) != select.end()) {
         picked.emplace(k, v);
       }
     }
@@ -476,7 +476,7 @@ absl::StatusOr<std::vector<Value>> Adapter::FindMany(std::string_view model_name
   }
   std::vector<Value> out;
   for (size_t i = offset; i < docs.size() && out.size() < limit; ++i) {
-    out.push_back(ToOutput(docs[i]));
+    out.push_back(convex_shape_ ? docs[i] : ToOutput(docs[i]));
   }
   return out;
 }
@@ -506,7 +506,7 @@ absl::StatusOr<std::optional<Value>> Adapter::UpdateDoc(const ModelSpec& model, 
   CVX_ASSIGN_OR_RETURN(std::optional<Value> updated, db->Get(id));
   if (!updated) return std::nullopt;  // a before hook deleted it
   if (hooks && hooks->on_update) CVX_RETURN_IF_ERROR(hooks->on_update(*ctx_, *updated, doc));
-  return ToOutput(*updated);
+  return convex_shape_ ? *updated : ToOutput(*updated);
 }
 
 absl::StatusOr<std::optional<Value>> Adapter::UpdateOne(std::string_view model_name,

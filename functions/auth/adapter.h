@@ -126,6 +126,9 @@ class Adapter {
 
   // Better Auth's output shape: _id -> id, _creationTime dropped.
   static Value ToOutput(const Value& doc);
+  // Return Convex documents (_id, _creationTime) instead, as better-auth-convex's internal
+  // API (auth:create, ...) does.
+  void set_convex_shape(bool on) { convex_shape_ = on; }
 
  private:
   absl::StatusOr<const ModelSpec*> Spec(std::string_view model) const;
@@ -145,6 +148,7 @@ class Adapter {
   std::optional<DatabaseWriter> writer_;
   const Models* models_;
   const Triggers* triggers_ = nullptr;
+  bool convex_shape_ = false;
 };
 
 // Milliseconds since the epoch of an ISO 8601 / RFC 3339 date-time ("2025-01-02T03:04:05.678Z"),

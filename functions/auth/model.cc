@@ -92,8 +92,8 @@ Models::Models(const ModelOptions& o) {
                   Opt("userId")},
                  {{"email", "name"}, {"name"}, {"userId"}}};
   if (o.admin) {
-    user.fields.push_back(Opt("role"));
-    user.fields.push_back(Opt("banned", T::kBoolean));
+    user.fields.push_back(Default(Opt("role"), Value::String("user"), false));
+    user.fields.push_back(Default(Opt("banned", T::kBoolean), Value::Boolean(false), false));
     user.fields.push_back(Opt("banReason"));
     user.fields.push_back(Opt("banExpires", T::kDate));
   }

@@ -1,5 +1,9 @@
 #include "tools/reference_app/reference_app.h"
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "functions/auth/better_auth.h"
+
 #include "engine/base/status_macros.h"
 #include "functions/errors.h"
 
@@ -137,27 +141,15 @@ void RegisterMe(App& app) {
     return ctx.auth().GetUserIdentity().value_or(Value::Null());
   });
   // The session named by the token's sessionId claim, if it exists and has not expired.
-  auto session = [](QueryCtx& ctx) -> absl::StatusOr<std::optional<Value>> {
-    std::optional<Value> identity = ctx.auth().GetUserIdentity();
-    const Value* sid = identity ? identity->Find("sessionId") : nullptr;
-    if (!sid || !sid->is_string()) return std::optional<Value>();
-    std::optional<std::string> id = ctx.db().NormalizeId("session", sid->string());
-    if (!id) return std::optional<Value>();
-    CVX_ASSIGN_OR_RETURN(std::optional<Value> doc, ctx.db().Get(*id));
-    if (!doc) return doc;
-    const Value* expires = doc->Find("expiresAt");
-    if (expires && expires->is_float64() && expires->float64() <= ctx.Now()) {
-      return std::optional<Value>();
-    }
-    return doc;
-  };
-  app.Query("me:session", v::Object({}), [session](QueryCtx& ctx, const Object&) -> absl::StatusOr<Value> {
-    CVX_ASSIGN_OR_RETURN(std::optional<Value> doc, session(ctx));
+  app.Query("me:session", v::Object({}), [](QueryCtx& ctx, const Object&) -> absl::StatusOr<Value> {
+    CVX_ASSIGN_OR_RETURN(std::optional<Value> doc,
+                         auth::BetterAuth::GetSession(ctx.db(), ctx.auth(), ctx.Now()));
     return doc.value_or(Value::Null());
   });
   app.Query("me:organization", v::Object({}),
-            [session](QueryCtx& ctx, const Object&) -> absl::StatusOr<Value> {
-              CVX_ASSIGN_OR_RETURN(std::optional<Value> doc, session(ctx));
+            [](QueryCtx& ctx, const Object&) -> absl::StatusOr<Value> {
+              CVX_ASSIGN_OR_RETURN(std::optional<Value> doc,
+                                   auth::BetterAuth::GetSession(ctx.db(), ctx.auth(), ctx.Now()));
               const Value* org = doc ? doc->Find("activeOrganizationId") : nullptr;
               if (!org || !org->is_string()) return Value::Null();
               std::optional<std::string> id = ctx.db().NormalizeId("organization", org->string());
@@ -165,6 +157,71 @@ void RegisterMe(App& app) {
               CVX_ASSIGN_OR_RETURN(std::optional<Value> organization, ctx.db().Get(*id));
               return organization.value_or(Value::Null());
             });
+}
+
+// The seed's triggers (reference-app.md, "Triggers"): each runs inside the transaction of
+// the write that fired it.
+auth::Triggers SeedTriggers() {
+  auth::Triggers t;
+  t["user"].before_create = [](MutationCtx& ctx, Object data) -> absl::StatusOr<std::optional<Object>> {
+    std::string username;
+    if (const auto it = data.find("username"); it != data.end() && it->second.is_string()) {
+      username = std::string(absl::StripAsciiWhitespace(it->second.string()));
+    }
+    if (username.empty()) {
+      if (const auto it = data.find("email"); it != data.end() && it->second.is_string()) {
+        username = it->second.string().substr(0, it->second.string().find('@'));
+      }
+    }
+    if (username.empty()) username = absl::StrCat("user-", static_cast<int64_t>(ctx.Now()));
+    data["username"] = Value::String(username);
+    return data;
+  };
+  t["user"].on_create = [](MutationCtx& ctx, const Value& user) -> absl::Status {
+    const std::string& id = user.Find("_id")->string();
+    const Value* name = user.Find("name");
+    CVX_ASSIGN_OR_RETURN(
+        std::string org,
+        ctx.db().Insert("organization",
+                        {{"name", Value::String(absl::StrCat(name && name->is_string() ? name->string() : "",
+                                                             "'s Workspace"))},
+                         {"slug", Value::String("personal-" + id)},
+                         {"createdAt", Value::Float64(ctx.Now())}}));
+    CVX_RETURN_IF_ERROR(ctx.db()
+                            .Insert("member", {{"organizationId", Value::String(org)},
+                                               {"userId", Value::String(id)},
+                                               {"role", Value::String("owner")},
+                                               {"createdAt", Value::Float64(ctx.Now())}})
+                            .status());
+    return ctx.db().Patch(id, {{"personalOrganizationId", Value::String(org)}});
+  };
+  t["user"].before_delete = [](MutationCtx& ctx, const Value& user) -> absl::StatusOr<std::optional<Value>> {
+    const Value* org = user.Find("personalOrganizationId");
+    if (org == nullptr || !org->is_string()) return std::nullopt;
+    CVX_ASSIGN_OR_RETURN(std::vector<Value> members,
+                         ctx.db()
+                             .Query("member")
+                             .WithIndex("organizationId",
+                                        [&](IndexRangeBuilder& q) { q.Eq("organizationId", *org); })
+                             .Collect());
+    for (const Value& m : members) CVX_RETURN_IF_ERROR(ctx.db().Delete(m.Find("_id")->string()));
+    if (std::optional<std::string> id = ctx.db().NormalizeId("organization", org->string())) {
+      CVX_ASSIGN_OR_RETURN(std::optional<Value> doc, ctx.db().Get(*id));
+      if (doc) CVX_RETURN_IF_ERROR(ctx.db().Delete(*id));
+    }
+    return std::nullopt;
+  };
+  t["session"].on_create = [](MutationCtx& ctx, const Value& session) -> absl::Status {
+    const Value* active = session.Find("activeOrganizationId");
+    if (active != nullptr && active->is_string()) return absl::OkStatus();
+    std::optional<std::string> user_id = ctx.db().NormalizeId("user", session.Find("userId")->string());
+    if (!user_id) return absl::OkStatus();
+    CVX_ASSIGN_OR_RETURN(std::optional<Value> user, ctx.db().Get(*user_id));
+    const Value* org = user ? user->Find("personalOrganizationId") : nullptr;
+    if (org == nullptr || !org->is_string()) return absl::OkStatus();
+    return ctx.db().Patch(session.Find("_id")->string(), {{"activeOrganizationId", *org}});
+  };
+  return t;
 }
 
 void RegisterJobs(App& app) {
@@ -192,11 +249,22 @@ void RegisterJobs(App& app) {
 }  // namespace
 
 void RegisterReferenceApp(App& app) {
+  // Better Auth, installed locally with the admin and organization plugins, and the seed's
+  // user fields.
+  auth::BetterAuthOptions options;
+  auth::FieldSpec username;
+  username.name = "username";
+  username.required = false;
+  auth::FieldSpec personal_org;
+  personal_org.name = "personalOrganizationId";
+  personal_org.type = auth::FieldType::kId;
+  personal_org.id_table = "organization";
+  personal_org.required = false;
+  personal_org.input = false;
+  options.models.user_fields = {username, personal_org};
+  auto better_auth = std::make_shared<auth::BetterAuth>(options, SeedTriggers());
   SchemaDefinition schema = DefineSchema();
-  for (const char* table : {"user", "session", "account", "verification", "jwks", "organization",
-                            "member", "invitation"}) {
-    schema.Table(table, DefineTable(v::Any()));  // issue #5 gives these Better Auth's shapes
-  }
+  better_auth->AddTables(schema);
   schema
       .Table("messages", DefineTable({{"channel", v::String()}, {"body", v::String()},
                                       {"author", v::Id("user")}})
@@ -211,13 +279,15 @@ void RegisterReferenceApp(App& app) {
   // The Better Auth Convex plugin's provider, as the seed's auth.config.ts declares it: the
   // JWKS comes from the JWKS environment variable (`convexlite run auth:getLatestJwks |
   // convexlite env set JWKS`), the issuer is the site URL.
-  AuthProvider better_auth;
-  better_auth.type = AuthProvider::Type::kCustomJwt;
-  better_auth.issuer = "${CONVEX_SITE_URL}";
-  better_auth.jwks = "data:application/json,${env:JWKS}";
-  better_auth.algorithm = "RS256";
-  better_auth.application_id = "convex";
-  app.AddAuthProvider(std::move(better_auth));
+  better_auth->Register(app);
+  app.Retain(better_auth);
+  AuthProvider provider;
+  provider.type = AuthProvider::Type::kCustomJwt;
+  provider.issuer = "${CONVEX_SITE_URL}";
+  provider.jwks = "${better-auth-jwks:JWKS}";
+  provider.algorithm = "RS256";
+  provider.application_id = "convex";
+  app.AddAuthProvider(std::move(provider));
   RegisterValues(app);
   RegisterMessages(app);
   RegisterBank(app);

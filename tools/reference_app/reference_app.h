@@ -4,8 +4,8 @@
 // the user brings no app, and what every end-to-end check runs against. Names, argument
 // shapes and error codes are a contract; add functions freely, change none.
 //
-// Not yet here (issue #5): the Better Auth tables' real shapes and triggers and the
-// auth:* functions; the auth tables are declared with v.any() documents until then.
+// Better Auth is installed locally (functions/auth/better_auth.h) with the seed's user
+// fields and triggers; its tables are part of this schema.
 
 #ifndef CVX_TOOLS_REFERENCE_APP_REFERENCE_APP_H_
 #define CVX_TOOLS_REFERENCE_APP_REFERENCE_APP_H_
