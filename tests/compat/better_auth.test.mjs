@@ -1,0 +1,362 @@
+// Better Auth email+password on the site port (/api/auth/*), driven by the real
+// better-auth@1.4.7 client (createAuthClient), and its Convex JWT used through the real
+// convex@1.48.0 clients (ConvexHttpClient and ConvexClient) against the reference app.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { createAuthClient } from "better-auth/client";
+import { ConvexClient, ConvexHttpClient } from "convex/browser";
+import { ConvexError } from "convex/values";
+import { anyApi } from "convex/server";
+import { startServer } from "./server.mjs";
+
+const api = anyApi;
+const PASSWORD = "correct horse battery";
+let server;
+let counter = 0;
+
+before(async () => { server = await startServer(["--fast-password-hash"]); });
+after(async () => { assert.equal(await server.stop(), 0); });
+
+const uniqueEmail = (tag) => `${tag}-${process.pid}-${++counter}@example.com`;
+
+async function waitFor(predicate, what, timeoutMs = 5000) {
+  const start = Date.now();
+  while (!predicate()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+// Node's fetch has no cookie jar: this one stores every Set-Cookie and sends the cookies back,
+// with `Origin: <site URL>` as a browser on the site would.
+function cookieJar(siteUrl) {
+  const cookies = new Map();
+  const responses = [];
+  async function customFetchImpl(input, init = {}) {
+    const headers = new Headers(init.headers);
+    if (cookies.size) headers.set("cookie", [...cookies].map(([k, v]) => `${k}=${v}`).join("; "));
+    headers.set("origin", siteUrl);
+    const response = await fetch(input, { ...init, headers });
+    for (const line of response.headers.getSetCookie()) {
+      const [pair, ...attributes] = line.split(";").map((s) => s.trim());
+      const eq = pair.indexOf("=");
+      const name = pair.slice(0, eq);
+      const value = pair.slice(eq + 1);
+      const maxAge = attributes.find((a) => /^max-age=/i.test(a));
+      if (value === "" || (maxAge && Number(maxAge.split("=")[1]) <= 0)) cookies.delete(name);
+      else cookies.set(name, value);
+    }
+    responses.push(response);
+    return response;
+  }
+  return { cookies, responses, customFetchImpl };
+}
+
+function newAuthClient() {
+  const jar = cookieJar(server.siteUrl);
+  const client = createAuthClient({ baseURL: server.siteUrl, fetchOptions: { customFetchImpl: jar.customFetchImpl } });
+  return { client, jar };
+}
+
+async function signUp(name = "Ada Lovelace", email = uniqueEmail("ada")) {
+  const { client, jar } = newAuthClient();
+  const { data, error } = await client.signUp.email({ name, email, password: PASSWORD });
+  assert.equal(error, null, JSON.stringify(error));
+  return { client, jar, data, name, email };
+}
+
+async function convexToken(client) {
+  const { data, error } = await client.$fetch("/convex/token");
+  assert.equal(error, null, JSON.stringify(error));
+  assert.match(data.token, /^[\w-]+\.[\w-]+\.[\w-]+$/);
+  return data.token;
+}
+
+function jwtPayload(token) {
+  return JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString());
+}
+
+// A raw request to /api/auth with explicit headers only (no jar).
+function rawAuth(path, { method = "GET", headers = {}, body } = {}) {
+  return fetch(`${server.siteUrl}/api/auth${path}`, {
+    method,
+    headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+test("sign up returns the user and a token, and sets the session cookie", async () => {
+  const email = uniqueEmail("Ada.SignUp");
+  const { client, jar } = newAuthClient();
+  const { data, error } = await client.signUp.email({ name: "Ada Lovelace", email, password: PASSWORD });
+  assert.equal(error, null);
+  assert.match(data.token, /^[A-Za-z0-9]{32}$/);
+  assert.equal(data.user.name, "Ada Lovelace");
+  assert.equal(data.user.email, email.toLowerCase());
+  assert.equal(data.user.emailVerified, false);
+  assert.match(data.user.id, /^[0-9a-z]{31,37}$/);
+  assert.equal(typeof data.user.createdAt, "number");
+  assert.ok(Math.abs(data.user.createdAt - Date.now()) < 60_000, `createdAt ${data.user.createdAt}`);
+  assert.equal(data.user.updatedAt, data.user.createdAt);
+  // The signed session cookie: "<token>.<base64 HMAC>", URL-encoded.
+  const cookie = decodeURIComponent(jar.cookies.get("better-auth.session_token"));
+  assert.ok(cookie.startsWith(`${data.token}.`), cookie);
+  assert.equal(cookie.slice(data.token.length + 1).length, 44);
+  const response = jar.responses.at(-1);
+  assert.equal(response.headers.get("set-auth-token"), jar.cookies.get("better-auth.session_token"));
+  const sessionCookie = response.headers.getSetCookie().find((c) => c.startsWith("better-auth.session_token="));
+  assert.match(sessionCookie, /; Max-Age=604800; Path=\/; HttpOnly; SameSite=Lax$/);
+  assert.ok(jar.cookies.has("better-auth.convex_jwt"), "the convex plugin sets convex_jwt on sign-up");
+});
+
+test("sign in with the right password; wrong password and duplicate email fail", async () => {
+  const { email, data: signedUp } = await signUp("Grace Hopper");
+  const { client, jar } = newAuthClient();
+  const ok = await client.signIn.email({ email: email.toUpperCase(), password: PASSWORD });
+  assert.equal(ok.error, null, JSON.stringify(ok.error));
+  assert.equal(ok.data.redirect, false);
+  assert.match(ok.data.token, /^[A-Za-z0-9]{32}$/);
+  assert.notEqual(ok.data.token, signedUp.token);
+  assert.equal(ok.data.user.id, signedUp.user.id);
+  assert.equal(ok.data.user.email, email);
+  assert.ok(decodeURIComponent(jar.cookies.get("better-auth.session_token")).startsWith(`${ok.data.token}.`));
+
+  const wrong = await newAuthClient().client.signIn.email({ email, password: "not the password" });
+  assert.equal(wrong.data, null);
+  assert.equal(wrong.error.status, 401);
+  assert.equal(wrong.error.code, "INVALID_EMAIL_OR_PASSWORD");
+  assert.equal(wrong.error.message, "Invalid email or password");
+
+  const nobody = await newAuthClient().client.signIn.email({ email: uniqueEmail("nobody"), password: PASSWORD });
+  assert.equal(nobody.error.status, 401);
+  assert.equal(nobody.error.code, "INVALID_EMAIL_OR_PASSWORD");
+
+  const duplicate = await newAuthClient().client.signUp.email({ name: "Again", email: email.toUpperCase(), password: PASSWORD });
+  assert.equal(duplicate.data, null);
+  assert.equal(duplicate.error.status, 422);
+  assert.equal(duplicate.error.code, "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL");
+  assert.equal(duplicate.error.message, "User already exists. Use another email.");
+});
+
+test("get-session returns {session, user} with session.token; sign-out ends it", async () => {
+  const { client, jar, data: signedUp, name, email } = await signUp("Alan Turing");
+  const { data, error } = await client.getSession();
+  assert.equal(error, null);
+  assert.deepEqual(Object.keys(data).sort(), ["session", "user"]);
+  assert.equal(data.session.token, signedUp.token);
+  assert.equal(data.session.userId, signedUp.user.id);
+  assert.match(data.session.id, /^[0-9a-z]{31,37}$/);
+  assert.equal(typeof data.session.expiresAt, "number");
+  const week = 7 * 24 * 3600 * 1000;
+  assert.ok(Math.abs(data.session.expiresAt - (Date.now() + week)) < 60_000, `expiresAt ${data.session.expiresAt}`);
+  assert.equal(data.user.id, signedUp.user.id);
+  assert.equal(data.user.name, name);
+  assert.equal(data.user.email, email);
+
+  const out = await client.signOut();
+  assert.equal(out.error, null);
+  assert.deepEqual(out.data, { success: true });
+  assert.equal(jar.cookies.has("better-auth.session_token"), false, "sign-out clears the cookie");
+  const after = await client.getSession();
+  assert.equal(after.error, null);
+  assert.equal(after.data, null);
+  // The old signed cookie no longer names a session either.
+  const stale = await rawAuth("/get-session", { headers: { authorization: `Bearer ${signedUp.token}` } });
+  assert.equal(stale.status, 200);
+  assert.equal(await stale.json(), null);
+});
+
+test("bearer-only requests (set-auth-token) work without Origin or cookies", async () => {
+  const { jar, data: signedUp } = await signUp("Bea Bearer");
+  const bearer = jar.responses.at(-1).headers.get("set-auth-token");
+  assert.ok(bearer, "sign-up sends set-auth-token");
+  const response = await rawAuth("/get-session", { headers: { authorization: `Bearer ${bearer}` } });
+  assert.equal(response.status, 200);
+  const body = await response.json();
+  assert.equal(body.user.id, signedUp.user.id);
+  assert.equal(body.session.token, signedUp.token);
+  // The raw (unsigned) token is accepted too.
+  const raw = await rawAuth("/get-session", { headers: { authorization: `Bearer ${signedUp.token}` } });
+  assert.equal((await raw.json()).session.token, signedUp.token);
+  const list = await rawAuth("/list-sessions", { headers: { authorization: `Bearer ${bearer}` } });
+  assert.equal(list.status, 200);
+  assert.equal((await list.json()).length, 1);
+  const token = await rawAuth("/convex/token", { headers: { authorization: `Bearer ${bearer}` } });
+  assert.equal(token.status, 200);
+  assert.equal(jwtPayload((await token.json()).token).sub, signedUp.user.id);
+  // A POST with only the bearer header (no cookie, no Origin) skips the origin check.
+  const signOut = await rawAuth("/sign-out", { method: "POST", headers: { authorization: `Bearer ${bearer}` }, body: {} });
+  assert.equal(signOut.status, 200);
+  assert.deepEqual(await signOut.json(), { success: true });
+  const after = await rawAuth("/get-session", { headers: { authorization: `Bearer ${bearer}` } });
+  assert.equal(await after.json(), null);
+});
+
+test("a cookie-carrying POST without Origin is refused with 403", async () => {
+  const { jar } = await signUp("Olga Origin");
+  const cookie = [...jar.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+  const noOrigin = await rawAuth("/sign-out", { method: "POST", headers: { cookie }, body: {} });
+  assert.equal(noOrigin.status, 403);
+  const evil = await rawAuth("/sign-out", { method: "POST", headers: { cookie, origin: "https://evil.example" }, body: {} });
+  assert.equal(evil.status, 403);
+  assert.equal((await evil.json()).code, "INVALID_ORIGIN");
+  // The session survived both.
+  const still = await rawAuth("/get-session", { headers: { cookie } });
+  assert.notEqual(await still.json(), null);
+});
+
+test("the Convex token gives me:whoami and me:organization through ConvexHttpClient", async () => {
+  const { client, data: signedUp, name, email } = await signUp("Katherine Johnson");
+  const { data: session } = await client.getSession();
+  const token = await convexToken(client);
+  const claims = jwtPayload(token);
+  assert.equal(claims.sub, signedUp.user.id);
+  assert.equal(claims.iss, server.siteUrl);
+  assert.equal(claims.aud, "convex");
+  assert.equal(claims.exp - claims.iat, 900);
+  const header = JSON.parse(Buffer.from(token.split(".")[0], "base64url").toString());
+  assert.equal(header.alg, "RS256");
+  const jwks = await (await rawAuth("/convex/jwks")).json();
+  assert.ok(jwks.keys.some((k) => k.kid === header.kid), "the token's kid is in /convex/jwks");
+
+  const convex = new ConvexHttpClient(server.url);
+  assert.equal(await convex.query(api.me.whoami, {}), null);
+  assert.equal(await convex.query(api.me.organization, {}), null);
+  convex.setAuth(token);
+  const me = await convex.query(api.me.whoami, {});
+  assert.equal(me.subject, signedUp.user.id);
+  assert.equal(me.sessionId, session.session.id);
+  assert.equal(me.issuer, server.siteUrl);
+  assert.equal(me.name, name);
+  assert.equal(me.email, email);
+  assert.equal(me.tokenIdentifier, `${server.siteUrl}|${signedUp.user.id}`);
+
+  const sessionDoc = await convex.query(api.me.session, {});
+  assert.equal(sessionDoc._id ?? sessionDoc.id, session.session.id);
+  assert.equal(sessionDoc.userId, signedUp.user.id);
+  assert.equal(sessionDoc.token, signedUp.token);
+
+  const org = await convex.query(api.me.organization, {});
+  assert.equal(org.name, `${name}'s Workspace`);
+  assert.equal(org.slug, `personal-${signedUp.user.id}`);
+  assert.equal(org._id, sessionDoc.activeOrganizationId);
+});
+
+test("ConvexClient (WebSocket) subscriptions see the Better Auth identity", async () => {
+  const { client, data: signedUp } = await signUp("Dorothy Vaughan");
+  const { data: session } = await client.getSession();
+  const convex = new ConvexClient(server.url);
+  try {
+    let authenticated = null;
+    let fetches = 0;
+    convex.setAuth(async () => { fetches++; return await convexToken(client); }, (ok) => { authenticated = ok; });
+    const seen = [];
+    convex.onUpdate(api.me.whoami, {}, (v) => seen.push(v));
+    await waitFor(() => seen.at(-1)?.subject === signedUp.user.id, `the identity (seen ${JSON.stringify(seen)})`);
+    assert.equal(seen.at(-1).sessionId, session.session.id);
+    assert.equal(authenticated, true);
+    assert.ok(fetches >= 1);
+    const orgs = [];
+    convex.onUpdate(api.me.organization, {}, (v) => orgs.push(v));
+    await waitFor(() => orgs.length >= 1, "the organization");
+    assert.equal(orgs.at(-1).slug, `personal-${signedUp.user.id}`);
+  } finally {
+    await convex.close();
+  }
+});
+
+test("a session revoked from another session of the same user is rejected everywhere", async () => {
+  const { client: first, data: signedUp, email } = await signUp("Mary Jackson");
+  const { data: firstSession } = await first.getSession();
+  const oldJwt = await convexToken(first);
+  const { client: second, jar: secondJar } = newAuthClient();
+  const signIn = await second.signIn.email({ email, password: PASSWORD });
+  assert.equal(signIn.error, null);
+
+  const listed = await second.listSessions();
+  assert.equal(listed.error, null);
+  assert.equal(listed.data.length, 2);
+  assert.deepEqual(listed.data.map((s) => s.id).sort(),
+                   [firstSession.session.id, (await second.getSession()).data.session.id].sort());
+
+  const before = new ConvexHttpClient(server.url);
+  before.setAuth(oldJwt);
+  assert.equal((await before.query(api.me.session, {}))?.userId, signedUp.user.id);
+
+  const revoked = await second.revokeSession({ token: signedUp.token });
+  assert.equal(revoked.error, null, JSON.stringify(revoked.error));
+  assert.deepEqual(revoked.data, { status: true });
+
+  // The revoked session is gone for the first client...
+  const gone = await first.getSession();
+  assert.equal(gone.error, null);
+  assert.equal(gone.data, null);
+  const raw = await rawAuth("/get-session", { headers: { authorization: `Bearer ${signedUp.token}` } });
+  assert.equal(await raw.json(), null);
+  const tokenResponse = await rawAuth("/convex/token", { headers: { authorization: `Bearer ${signedUp.token}` } });
+  assert.equal(tokenResponse.status, 401);
+  const viaClient = await first.$fetch("/convex/token");
+  assert.equal(viaClient.data, null);
+  assert.equal(viaClient.error.status, 401);
+  // ...and its still-unexpired JWT no longer finds a session in Convex.
+  const afterRevoke = new ConvexHttpClient(server.url);
+  afterRevoke.setAuth(oldJwt);
+  assert.equal(await afterRevoke.query(api.me.session, {}), null);
+  // The revoking session is unaffected.
+  const kept = await second.getSession();
+  assert.equal(kept.data.user.id, signedUp.user.id);
+  assert.equal((await second.listSessions()).data.length, 1);
+  assert.ok(secondJar.cookies.has("better-auth.session_token"));
+});
+
+test("revoke-session with someone else's token does nothing", async () => {
+  const victim = await signUp("Victor Victim");
+  const attacker = await signUp("Mallory");
+  const res = await attacker.client.revokeSession({ token: victim.data.token });
+  assert.deepEqual(res.data, { status: true });
+  const still = await victim.client.getSession();
+  assert.equal(still.data?.session.token, victim.data.token);
+});
+
+test("messages:send without auth is a ConvexError UNAUTHENTICATED", async () => {
+  const convex = new ConvexHttpClient(server.url);
+  const error = await convex.mutation(api.messages.send, { channel: "anon", body: "hi" }).then(
+    () => assert.fail("messages:send without auth succeeded"), (e) => e);
+  assert.ok(error instanceof ConvexError, `${error}`);
+  assert.deepEqual(error.data, { code: "UNAUTHENTICATED" });
+  const page = await convex.query(api.messages.list, { channel: "anon", paginationOpts: { numItems: 10, cursor: null } });
+  assert.deepEqual(page.page, []);
+  assert.equal(page.isDone, true);
+});
+
+test("25 authenticated messages page through messages:list newest first", async () => {
+  const { client, data: signedUp } = await signUp("Paige Nator");
+  const convex = new ConvexHttpClient(server.url);
+  convex.setAuth(await convexToken(client));
+  const channel = `paging-${process.pid}`;
+  const ids = [];
+  for (let i = 0; i < 25; i++) ids.push(await convex.mutation(api.messages.send, { channel, body: `message ${i}` }));
+  assert.equal(new Set(ids).size, 25);
+  await convex.mutation(api.messages.send, { channel: `${channel}-other`, body: "elsewhere" });
+
+  const reader = new ConvexHttpClient(server.url);  // listing needs no auth
+  const pages = [];
+  let cursor = null;
+  for (;;) {
+    const result = await reader.query(api.messages.list, { channel, paginationOpts: { numItems: 10, cursor } });
+    pages.push(result);
+    assert.equal(typeof result.continueCursor, "string");
+    if (result.isDone) break;
+    assert.ok(pages.length < 10, "pagination does not end");
+    cursor = result.continueCursor;
+  }
+  assert.deepEqual(pages.map((p) => p.page.length), [10, 10, 5]);
+  assert.deepEqual(pages.map((p) => p.isDone), [false, false, true]);
+  const all = pages.flatMap((p) => p.page);
+  assert.deepEqual(all.map((m) => m.body), Array.from({ length: 25 }, (_, i) => `message ${24 - i}`));
+  assert.deepEqual(all.map((m) => m._id), [...ids].reverse());
+  for (const m of all) {
+    assert.equal(m.channel, channel);
+    assert.equal(m.author, signedUp.user.id);
+  }
+});
