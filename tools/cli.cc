@@ -275,7 +275,7 @@ int Env(const App& app, int argc, char** argv) {
     return 2;
   };
   if (words.empty()) return usage_error();
-  const std::string& verb = words[0];
+  const std::string verb = words[0];  // a copy: words grows below
   if (verb == "set" && words.size() == 2) {
     // `convexlite run auth:getLatestJwks | convexlite env set JWKS`: the value is stdin.
     std::string value((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());

@@ -1,5 +1,6 @@
 #include "functions/auth/better_auth.h"
 
+#include <algorithm>
 #include <cmath>
 #include <regex>
 #include <set>
@@ -325,6 +326,26 @@ class Session {
   const BetterAuthOptions& options_;
 };
 
+// The rows of a static JWKS: the JWKS variable when it holds getLatestJwks output with
+// private keys, newest first; empty otherwise.
+std::vector<Value> StaticJwks(MutationCtx& ctx) {
+  std::optional<std::string> env = ctx.Env("JWKS");
+  if (!env) return {};
+  absl::StatusOr<Value> parsed = ParseConvexJson(*env);
+  if (!parsed.ok() || !parsed->is_array()) return {};
+  std::vector<Value> rows;
+  for (const Value& row : parsed->array()) {
+    if (row.is_object() && !Str(row, "id").empty() && !Str(row, "privateKey").empty() &&
+        !Str(row, "publicKey").empty()) {
+      rows.push_back(row);
+    }
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const Value& a, const Value& b) {
+    return Num(a, "createdAt") > Num(b, "createdAt");
+  });
+  return rows;
+}
+
 // The session cookie's token when its signature verifies.
 std::optional<std::string> SessionToken(const std::map<std::string, std::string>& cookies,
                                         const std::string& prefix, const std::string& secret) {
@@ -372,6 +393,27 @@ absl::StatusOr<JwksRow> BetterAuth::LatestJwks(MutationCtx& ctx, std::string_vie
   }
   return JwksRow{Str(rows[0], "id"), Str(rows[0], "publicKey"), Str(rows[0], "privateKey"),
                  Num(rows[0], "createdAt")};
+}
+
+absl::StatusOr<std::shared_ptr<const RsaSigner>> BetterAuth::Signer(
+    const std::string& id, const std::string& stored_private_key, const std::string& secret) {
+  const std::string key = id + "\n" + stored_private_key + "\n" + Sha256(secret);
+  {
+    std::lock_guard<std::mutex> lock(signers_mu_);
+    if (auto it = signers_.find(key); it != signers_.end()) return it->second;
+  }
+  absl::StatusOr<Value> stored = ParseConvexJson(stored_private_key);
+  std::string private_jwk;
+  if (stored.ok() && stored->is_string()) {
+    CVX_ASSIGN_OR_RETURN(private_jwk, SymmetricDecrypt(secret, stored->string()));
+  } else {
+    private_jwk = stored_private_key;  // stored with disablePrivateKeyEncryption
+  }
+  CVX_ASSIGN_OR_RETURN(std::shared_ptr<const RsaSigner> signer, RsaSigner::FromJwk(private_jwk));
+  std::lock_guard<std::mutex> lock(signers_mu_);
+  if (signers_.size() > 64) signers_.clear();  // rotated keys: keep the map small
+  signers_.emplace(key, signer);
+  return signer;
 }
 
 std::optional<std::string> BetterAuth::PublicJwksFromEnv(std::string_view env_value) {
@@ -667,8 +709,12 @@ absl::StatusOr<HttpActionResponse> BetterAuth::Handle(ActionCtx& actx,
     // The Convex plugin's JWT for a session.
     auto mint_jwt = [&](const Value& session, const Value& user) -> absl::StatusOr<std::string> {
       Adapter jwks_db = MakeAdapter(ctx);
-      CVX_ASSIGN_OR_RETURN(std::vector<Value> rows,
-                           jwks_db.FindMany("jwks", {}, 1, SortBy{"createdAt", true}));
+      // A static JWKS (the JWKS variable holding getLatestJwks rows, as the seed passes
+      // `jwks: process.env.JWKS` to the Convex plugin) signs instead of the table.
+      std::vector<Value> rows = StaticJwks(ctx);
+      if (rows.empty()) {
+        CVX_ASSIGN_OR_RETURN(rows, jwks_db.FindMany("jwks", {}, 1, SortBy{"createdAt", true}));
+      }
       if (rows.empty()) {
         if (!generated_key) {
           CVX_ASSIGN_OR_RETURN(JwkPair pair, GenerateRsaJwk());
@@ -682,13 +728,8 @@ absl::StatusOr<HttpActionResponse> BetterAuth::Handle(ActionCtx& actx,
                                     {"createdAt", Value::Float64(now)}}));
         rows = {row};
       }
-      absl::StatusOr<Value> stored = ParseConvexJson(Str(rows[0], "privateKey"));
-      std::string private_jwk;
-      if (stored.ok() && stored->is_string()) {
-        CVX_ASSIGN_OR_RETURN(private_jwk, SymmetricDecrypt(config.secret, stored->string()));
-      } else {
-        private_jwk = Str(rows[0], "privateKey");  // disablePrivateKeyEncryption
-      }
+      CVX_ASSIGN_OR_RETURN(std::shared_ptr<const RsaSigner> signer,
+                           Signer(Str(rows[0], "id"), Str(rows[0], "privateKey"), config.secret));
       int64_t iat = static_cast<int64_t>(std::floor(now / 1000));
       std::string out = "{";
       for (const FieldSpec& f : user_model->fields) {
@@ -703,8 +744,8 @@ absl::StatusOr<HttpActionResponse> BetterAuth::Handle(ActionCtx& actx,
                       ",\"iat\":", iat, ",\"iss\":", JsonString(config.site_url),
                       ",\"aud\":\"convex\",\"exp\":", iat + static_cast<int64_t>(options_.jwt_expiration_s),
                       ",\"sub\":", JsonString(Str(user, "id")), "}");
-      return SignJwtRs256(absl::StrCat("{\"alg\":\"RS256\",\"kid\":", JsonString(Str(rows[0], "id")), "}"),
-                          out, private_jwk);
+      return signer->Sign(
+          absl::StrCat("{\"alg\":\"RS256\",\"kid\":", JsonString(Str(rows[0], "id")), "}"), out);
     };
     auto set_jwt_cookie = [&](const Value& session, const Value& user) -> absl::Status {
       CVX_ASSIGN_OR_RETURN(std::string jwt, mint_jwt(session, user));
@@ -974,9 +1015,12 @@ absl::StatusOr<HttpActionResponse> BetterAuth::Handle(ActionCtx& actx,
             break;
           }
           case E::kJwks: {
-            CVX_ASSIGN_OR_RETURN(JwksRow row, LatestJwks(ctx, config.secret));
-            Adapter all = MakeAdapter(ctx);
-            CVX_ASSIGN_OR_RETURN(std::vector<Value> rows, all.FindMany("jwks", {}, 1000));
+            std::vector<Value> rows = StaticJwks(ctx);
+            if (rows.empty()) {
+              CVX_RETURN_IF_ERROR(LatestJwks(ctx, config.secret).status());
+              Adapter all = MakeAdapter(ctx);
+              CVX_ASSIGN_OR_RETURN(rows, all.FindMany("jwks", {}, 1000));
+            }
             std::string keys = "{\"keys\":[";
             bool first = true;
             for (const Value& k : rows) {
@@ -992,7 +1036,6 @@ absl::StatusOr<HttpActionResponse> BetterAuth::Handle(ActionCtx& actx,
               }
               absl::StrAppend(&keys, ",\"kid\":", JsonString(Str(k, "id")), "}");
             }
-            (void)row;
             reply(JsonResponse(200, keys + "]}"));
             break;
           }

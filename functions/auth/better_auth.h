@@ -45,6 +45,7 @@
 #include "engine/value/value.h"
 #include "functions/app.h"
 #include "functions/auth/adapter.h"
+#include "functions/auth/crypto.h"
 #include "functions/auth/model.h"
 #include "functions/context.h"
 #include "functions/http_router.h"
@@ -142,6 +143,14 @@ class BetterAuth {
   BetterAuthOptions options_;
   Models models_;
   Triggers triggers_;
+
+  // Parsed signing keys by jwks row (id + stored private key), so a JWT costs one RSA
+  // signature rather than a decrypt and a key import.
+  absl::StatusOr<std::shared_ptr<const RsaSigner>> Signer(const std::string& id,
+                                                          const std::string& stored_private_key,
+                                                          const std::string& secret);
+  std::mutex signers_mu_;
+  std::map<std::string, std::shared_ptr<const RsaSigner>> signers_;  // guarded by signers_mu_
 
   std::mutex rate_mu_;
   std::map<std::string, std::pair<int, double>> rate_;  // key -> (count, window start ms)

@@ -420,16 +420,31 @@ absl::StatusOr<JwkPair> GenerateRsaJwk() {
   return JwkPair{public_json + "}", private_json + "}"};
 }
 
+absl::StatusOr<std::shared_ptr<const RsaSigner>> RsaSigner::FromJwk(
+    std::string_view private_jwk_json) {
+  CVX_ASSIGN_OR_RETURN(Pkey key, PrivateKeyFromJwk(private_jwk_json));
+  return std::shared_ptr<const RsaSigner>(new RsaSigner(key.release()));
+}
+
+RsaSigner::~RsaSigner() { EVP_PKEY_free(static_cast<EVP_PKEY*>(key_)); }
+
 absl::StatusOr<std::string> SignJwtRs256(std::string_view header_json,
                                          std::string_view payload_json,
                                          std::string_view private_jwk_json) {
-  CVX_ASSIGN_OR_RETURN(Pkey key, PrivateKeyFromJwk(private_jwk_json));
+  CVX_ASSIGN_OR_RETURN(std::shared_ptr<const RsaSigner> signer,
+                       RsaSigner::FromJwk(private_jwk_json));
+  return signer->Sign(header_json, payload_json);
+}
+
+absl::StatusOr<std::string> RsaSigner::Sign(std::string_view header_json,
+                                            std::string_view payload_json) const {
+  EVP_PKEY* key = static_cast<EVP_PKEY*>(key_);
   std::string signing_input =
       absl::StrCat(Base64UrlEncode(header_json), ".", Base64UrlEncode(payload_json));
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
                                                               EVP_MD_CTX_free);
   size_t len = 0;
-  if (EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1 ||
+  if (EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) != 1 ||
       EVP_DigestSign(ctx.get(), nullptr, &len, U(signing_input), signing_input.size()) != 1) {
     return absl::InternalError("RS256 signing failed");
   }

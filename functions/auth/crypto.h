@@ -20,6 +20,7 @@
 #define CVX_FUNCTIONS_AUTH_CRYPTO_H_
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -87,6 +88,23 @@ struct JwkPair {
 };
 // A fresh RSA-2048 key pair (e = 65537). Takes tens to hundreds of ms.
 [[nodiscard]] absl::StatusOr<JwkPair> GenerateRsaJwk();
+
+// A parsed RSA private key that signs RS256 JWSs. Parsing a JWK costs far more than a
+// signature, so callers keep one per key. Thread-safe.
+class RsaSigner {
+ public:
+  // kInvalidArgument for a malformed key.
+  [[nodiscard]] static absl::StatusOr<std::shared_ptr<const RsaSigner>> FromJwk(
+      std::string_view private_jwk_json);
+  ~RsaSigner();
+  // base64url(header) "." base64url(payload) "." base64url(RS256 signature).
+  [[nodiscard]] absl::StatusOr<std::string> Sign(std::string_view header_json,
+                                                 std::string_view payload_json) const;
+
+ private:
+  explicit RsaSigner(void* key) : key_(key) {}
+  void* key_;  // EVP_PKEY*
+};
 
 // An RS256 JWS over `header_json` and `payload_json` (the exact bytes encoded), with the
 // private RSA JWK. kInvalidArgument for a malformed key.

@@ -5,9 +5,14 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ConvexHttpClient } from "convex/browser";
+import { anyApi } from "convex/server";
+import { startServer } from "./server.mjs";
 
 const bin = process.env.CONVEXLITE_BIN;
 const cli = (...args) => spawnSync(bin, args, { encoding: "utf8" });
+// The same with `input` as stdin, like `a | convexlite ...`.
+const piped = (input, ...args) => spawnSync(bin, args, { encoding: "utf8", input });
 
 test("run prints Convex JSON like npx convex run and fails cleanly", () => {
   const data = mkdtempSync(join(tmpdir(), "cvx-compat-cli-"));
@@ -34,6 +39,77 @@ test("run prints Convex JSON like npx convex run and fails cleanly", () => {
     assert.equal(cli("env", "remove", "A", "--data", data).status, 0);
     assert.equal(cli("env", "list", "--data", data).stdout, "");
   } finally {
+    rmSync(data, { recursive: true, force: true });
+  }
+});
+
+test("the seed's key flow: run auth:getLatestJwks | env set JWKS, rotateKeys, then tokens verify", async () => {
+  const data = mkdtempSync(join(tmpdir(), "cvx-compat-cli-"));
+  let server;
+  try {
+    const latest = cli("run", "auth:getLatestJwks", "--data", data);
+    assert.equal(latest.status, 0, latest.stderr);
+    const rows = JSON.parse(latest.stdout);
+    assert.equal(rows.length, 1);
+    assert.deepEqual(Object.keys(rows[0]).sort(), ["alg", "createdAt", "id", "privateKey", "publicKey"]);
+    const [key] = rows;
+    assert.equal(key.alg, "RS256");
+    assert.match(key.id, /^[0-9a-z]{31,37}$/);
+    assert.equal(typeof key.createdAt, "number");
+    assert.ok(Math.abs(key.createdAt - Date.now()) < 60_000);
+    const jwk = JSON.parse(key.publicKey);
+    assert.equal(jwk.kty, "RSA");
+    assert.equal(jwk.e, "AQAB");
+    assert.equal(Buffer.from(jwk.n, "base64url").length, 256);  // RSA-2048
+    assert.equal(jwk.d, undefined, "the public key has no private part");
+    // The private key is a JSON string literal holding hex (nonce + xchacha20poly1305 ciphertext).
+    assert.match(JSON.parse(key.privateKey), /^[0-9a-f]+$/);
+
+    // `convexlite run auth:getLatestJwks | convexlite env set JWKS`: VALUE comes from stdin.
+    const set = piped(latest.stdout, "env", "set", "JWKS", "--data", data);
+    assert.equal(set.status, 0, `env set JWKS from stdin: status ${set.status} signal ${set.signal} ${set.stderr}`);
+    const got = cli("env", "get", "JWKS", "--data", data);
+    assert.equal(got.status, 0, got.stderr);
+    assert.deepEqual(JSON.parse(got.stdout), rows);
+
+    const again = cli("run", "auth:getLatestJwks", "--data", data);
+    assert.equal(again.status, 0, again.stderr);
+    assert.deepEqual(JSON.parse(again.stdout).map((r) => r.id), [key.id]);
+
+    const rotated = cli("run", "auth:rotateKeys", "--data", data);
+    assert.equal(rotated.status, 0, rotated.stderr);
+    const [newKey, ...rest] = JSON.parse(rotated.stdout);
+    assert.equal(rest.length, 0);
+    assert.equal(newKey.alg, "RS256");
+    assert.notEqual(newKey.id, key.id);
+    assert.notEqual(newKey.publicKey, key.publicKey);
+    assert.ok(newKey.createdAt >= key.createdAt);
+    const afterRotate = cli("run", "auth:getLatestJwks", "--data", data);
+    assert.deepEqual(JSON.parse(afterRotate.stdout).map((r) => r.id), [newKey.id]);
+    assert.equal(piped(rotated.stdout, "env", "set", "JWKS", "--data", data).status, 0);
+    assert.deepEqual(JSON.parse(cli("env", "get", "JWKS", "--data", data).stdout), [newKey]);
+
+    // The dev server on that data dir: the Convex provider reads the JWKS variable.
+    server = await startServer(["--fast-password-hash"], { dataDir: data });
+    const headers = { "content-type": "application/json", origin: server.siteUrl };
+    const signUp = await fetch(`${server.siteUrl}/api/auth/sign-up/email`, {
+      method: "POST", headers,
+      body: JSON.stringify({ name: "Kay", email: "kay@example.com", password: "password123" }) });
+    assert.equal(signUp.status, 200);
+    const { user } = await signUp.json();
+    const bearer = signUp.headers.get("set-auth-token");
+    const tokenResponse = await fetch(`${server.siteUrl}/api/auth/convex/token`,
+                                      { headers: { authorization: `Bearer ${bearer}` } });
+    assert.equal(tokenResponse.status, 200);
+    const { token } = await tokenResponse.json();
+    assert.equal(JSON.parse(Buffer.from(token.split(".")[0], "base64url")).kid, newKey.id);
+    const client = new ConvexHttpClient(server.url);
+    client.setAuth(token);
+    const me = await client.query(anyApi.me.whoami, {});
+    assert.equal(me.subject, user.id);
+    assert.equal(me.issuer, server.siteUrl);
+  } finally {
+    if (server) assert.equal(await server.stop(), 0);
     rmSync(data, { recursive: true, force: true });
   }
 });

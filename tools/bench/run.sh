@@ -18,5 +18,7 @@ out=docs/performance-results.md
   "$build/bench/http_bench" "${BENCH_ARGS[@]:-}"
   echo
   "$build/bench/ws_fanout_bench" "${BENCH_ARGS[@]:-}"
+  echo
+  "$build/bench/auth_bench" "${BENCH_ARGS[@]:-}"
 } | tee "$out"
 echo "wrote $out"
