@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <string_view>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,6 +39,14 @@ inline Result Summarize(std::vector<double>& lat_us, double elapsed_s) {
   r.p50_us = lat_us[lat_us.size() / 2];
   r.p99_us = lat_us[std::min(lat_us.size() - 1, lat_us.size() * 99 / 100)];
   return r;
+}
+
+// Reads the common flags: --seconds S (per cell), --quick (0.3 s per cell).
+inline void ParseArgs(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--seconds" && i + 1 < argc) g_seconds = std::atof(argv[++i]);
+    if (std::string_view(argv[i]) == "--quick") g_seconds = 0.3;
+  }
 }
 
 // Runs op(thread_index) on `threads` threads for g_seconds; returns throughput/latency.

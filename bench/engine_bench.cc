@@ -279,10 +279,7 @@ void OpenCloseBench() {
 }  // namespace cvx
 
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) cvx::bench::g_seconds = std::atof(argv[++i]);
-    if (std::strcmp(argv[i], "--quick") == 0) cvx::bench::g_seconds = 0.3;
-  }
+  cvx::bench::ParseArgs(argc, argv);
   std::string dir = std::filesystem::temp_directory_path().string() + "/cvx-engine-bench-" +
                     std::to_string(getpid());
   std::printf("## Engine (engine_bench, %.1f s per cell)\n\n", cvx::bench::g_seconds);

@@ -120,10 +120,7 @@ void Run(const std::string& dir) {
 }  // namespace cvx
 
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) cvx::bench::g_seconds = std::atof(argv[++i]);
-    if (std::strcmp(argv[i], "--quick") == 0) cvx::bench::g_seconds = 0.3;
-  }
+  cvx::bench::ParseArgs(argc, argv);
   cvx::Run(std::filesystem::temp_directory_path().string() + "/cvx-functions-bench-" +
            std::to_string(getpid()));
   return 0;
