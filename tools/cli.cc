@@ -1,5 +1,7 @@
 #include "tools/cli.h"
 
+#include "tools/target.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -48,8 +50,14 @@ constexpr char kUsage[] =
     "\n"
     "commands:\n"
     "  dev     serve the app on loopback ports (try `convexlite dev --help`)\n"
+    "  run     run a function and print the result\n"
     "  env     set, get, list or remove environment variables\n"
-    "  run     run a function on a data directory and print the result\n";
+    "  data    list tables, or a table's documents\n"
+    "  auth    Better Auth signing keys (jwks, rotate-keys)\n"
+    "\n"
+    "run, env, data and auth act on --url URL --admin-key KEY (a running server) or\n"
+    "--data DIR (a data directory no server holds); with neither, CONVEXLITE_URL and\n"
+    "CONVEXLITE_ADMIN_KEY, else --data ./.convexlite.\n";
 
 struct DevFlags {
   std::string data = "./.convexlite";
@@ -65,48 +73,6 @@ struct DevFlags {
 // The built-in environment (RunnerOptions::builtin_env): CONVEX_SITE_URL, the Better Auth
 // secret from --secret or the process's BETTER_AUTH_SECRET (else the deployment's stored
 // one), and the fast password hash switch.
-// The secret used when none is configured: generated once and kept in the data directory
-// (file better-auth-secret, mode 0600), so `dev` and `run` agree; per process in memory mode.
-std::string DefaultSecret(const std::string& data_dir, bool persist) {
-  if (!persist) return auth::GenerateId(48);
-  std::string path = data_dir + "/better-auth-secret";
-  if (FILE* f = std::fopen(path.c_str(), "r")) {
-    char buf[128] = {0};
-    size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
-    std::fclose(f);
-    std::string secret(buf, n);
-    if (secret.size() >= 32) return secret;
-  }
-  std::string secret = auth::GenerateId(48);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  if (fd >= 0) {
-    (void)!::write(fd, secret.data(), secret.size());
-    ::close(fd);
-  }
-  return secret;
-}
-
-// The built-in environment (RunnerOptions::builtin_env): CONVEX_SITE_URL, the Better Auth
-// secret from --secret or the process's BETTER_AUTH_SECRET (else the deployment's own
-// variable, else CONVEXLITE_DEFAULT_AUTH_SECRET, the data directory's), and the fast
-// password hash switch.
-std::function<std::optional<std::string>(std::string_view)> BuiltinEnv(
-    std::function<std::string()> site_url, std::string secret, std::string default_secret,
-    bool fast_hash) {
-  if (secret.empty()) {
-    if (const char* env = std::getenv("BETTER_AUTH_SECRET"); env && *env) secret = env;
-  }
-  return [site_url = std::move(site_url), secret = std::move(secret),
-          default_secret = std::move(default_secret),
-          fast_hash](std::string_view name) -> std::optional<std::string> {
-    if (name == "CONVEX_SITE_URL") return site_url();
-    if (name == "BETTER_AUTH_SECRET" && !secret.empty()) return secret;
-    if (name == "CONVEXLITE_DEFAULT_AUTH_SECRET") return default_secret;
-    if (name == "CONVEXLITE_FAST_PASSWORD_HASH") return fast_hash ? "1" : "0";
-    return std::nullopt;
-  };
-}
-
 // Resolves auth.config fields: "${CONVEX_SITE_URL}", "${env:NAME}", and
 // "${better-auth-jwks:NAME}" (the Better Auth Convex plugin's JWKS: a data: URI built from
 // the NAME variable holding getLatestJwks output or a {keys} document, else the site's
@@ -159,45 +125,110 @@ std::string RandomHex(int bytes) {
   return out;
 }
 
-constexpr char kRunUsage[] =
-    "usage: convexlite run <function> [json-args] [--data DIR] [--identity JSON]\n"
-    "\n"
-    "Runs a query, mutation or action (internal ones too) on a data directory no server\n"
-    "holds, and prints the result as Convex JSON (nothing for null), like `npx convex run`.\n";
-
-int Run(const App& app, int argc, char** argv) {
-  std::string data = "./.convexlite";
-  std::vector<std::string> words;
-  std::optional<UserIdentity> identity;
+// The flag loop every target-taking command shares: --help, the target flags, then
+// `extra` (which returns true when it consumed argv[*i]), else a positional word; and the
+// target's fallbacks. Returns an exit code to stop with, or nullopt to go on.
+std::optional<int> ParseCommand(int argc, char** argv, const char* command, const char* usage,
+                                Target* target, std::vector<std::string>* words,
+                                const std::function<bool(int* i, int* exit_code)>& extra = nullptr) {
   for (int i = 0; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h") {
-      std::fputs(kRunUsage, stdout);
+      std::fputs(usage, stdout);
       return 0;
     }
-    if (arg == "--data" && i + 1 < argc) {
-      data = argv[++i];
-    } else if (arg == "--identity" && i + 1 < argc) {
-      absl::StatusOr<Value> parsed = ParseConvexJson(argv[++i]);
-      if (!parsed.ok() || !parsed->is_object()) {
-        std::fprintf(stderr, "convexlite run: --identity must be a JSON object\n");
-        return 2;
-      }
-      Object fields = parsed->object();
-      if (!fields.count("issuer")) fields["issuer"] = Value::String("https://convex.test");
-      if (!fields.count("tokenIdentifier")) {
-        const Value* subject = parsed->Find("subject");
-        fields["tokenIdentifier"] = Value::String(
-            fields["issuer"].string() + "|" + (subject && subject->is_string() ? subject->string() : ""));
-      }
-      identity = std::move(fields);
-    } else if (arg == "--url" || arg == "--admin-key") {
-      std::fprintf(stderr, "convexlite run: %s is not supported yet; stop the server and use --data\n",
-                   argv[i]);
+    std::string error;
+    if (target->TakeFlag(argc, argv, &i, &error)) continue;
+    if (!error.empty()) {
+      std::fprintf(stderr, "convexlite %s: %s\n", command, error.c_str());
       return 2;
-    } else {
-      words.emplace_back(arg);
     }
+    int exit_code = -1;
+    if (extra && extra(&i, &exit_code)) {
+      if (exit_code >= 0) return exit_code;
+      continue;
+    }
+    words->emplace_back(arg);
+  }
+  if (std::optional<std::string> error = target->Finish()) {
+    std::fprintf(stderr, "convexlite %s: %s\n", command, error->c_str());
+    return 2;
+  }
+  return std::nullopt;
+}
+
+constexpr char kRunUsage[] =
+    "usage: convexlite run <function> [json-args] [--identity JSON]\n"
+    "                      [--data DIR | --url URL --admin-key KEY]\n"
+    "\n"
+    "Runs a query, mutation or action (internal ones too) and prints the result as Convex\n"
+    "JSON (nothing for null), like `npx convex run`: on a running server with its admin key,\n"
+    "or directly on a data directory no server holds.\n";
+
+// Prints a function's value as `npx convex run` does when not on a TTY.
+void PrintResult(const Value& value) {
+  if (!value.is_null()) std::printf("%s\n", ToPrettyConvexJson(value).c_str());
+}
+
+// Runs `path` on the target; prints the result or the error. Returns the exit code.
+int RunOn(const App& app, const Target& target, const char* command, const std::string& path,
+          const Value& args, const std::optional<UserIdentity>& identity) {
+  if (target.remote()) {
+    absl::StatusOr<Value> value = CallRemote(target, path, args, identity);
+    if (!value.ok()) {
+      std::fprintf(stderr, "convexlite %s: Failed to run function \"%s\":\n%s\n", command,
+                   path.c_str(), std::string(value.status().message()).c_str());
+      return 1;
+    }
+    PrintResult(*value);
+    return 0;
+  }
+  absl::StatusOr<LocalBackend> local = OpenLocal(app, target.data);
+  if (!local.ok()) {
+    std::fprintf(stderr, "convexlite %s: %s\n", command, std::string(local.status().message()).c_str());
+    return 1;
+  }
+  CallOptions call;
+  call.allow_internal = true;
+  call.identity = identity;
+  absl::StatusOr<FunctionResult> result = local->runner->Run(path, args, call);
+  if (result.ok()) {
+    for (const std::string& line : result->log_lines) std::fprintf(stderr, "%s\n", line.c_str());
+  }
+  if (!result.ok() || !result->ok()) {
+    std::string message = result.ok() ? result->error->message : std::string(result.status().message());
+    std::fprintf(stderr, "convexlite %s: Failed to run function \"%s\":\n%s\n", command, path.c_str(),
+                 message.c_str());
+    return 1;
+  }
+  PrintResult(*result->value);
+  return 0;
+}
+
+int Run(const App& app, int argc, char** argv) {
+  Target target;
+  std::vector<std::string> words;
+  std::optional<UserIdentity> identity;
+  auto identity_flag = [&](int* i, int* exit_code) {
+    if (std::string_view(argv[*i]) != "--identity" || *i + 1 >= argc) return false;
+    absl::StatusOr<Value> parsed = ParseConvexJson(argv[++*i]);
+    if (!parsed.ok() || !parsed->is_object()) {
+      std::fprintf(stderr, "convexlite run: --identity must be a JSON object\n");
+      *exit_code = 2;
+      return true;
+    }
+    Object fields = parsed->object();
+    if (!fields.count("issuer")) fields["issuer"] = Value::String("https://convex.test");
+    if (!fields.count("tokenIdentifier")) {
+      const Value* subject = parsed->Find("subject");
+      fields["tokenIdentifier"] = Value::String(
+          fields["issuer"].string() + "|" + (subject && subject->is_string() ? subject->string() : ""));
+    }
+    identity = std::move(fields);
+    return true;
+  };
+  if (std::optional<int> code = ParseCommand(argc, argv, "run", kRunUsage, &target, &words, identity_flag)) {
+    return *code;
   }
   if (words.empty() || words.size() > 2) {
     std::fputs(kRunUsage, stderr);
@@ -213,36 +244,29 @@ int Run(const App& app, int argc, char** argv) {
     }
     args = *parsed;
   }
-  DatabaseOptions options;
-  options.path = data;
-  auto db = Database::Open(options);
-  if (!db.ok()) {
-    std::fprintf(stderr, "convexlite run: %s\n", std::string(db.status().message()).c_str());
-    return 1;
+  return RunOn(app, target, "run", words[0], args, identity);
+}
+
+constexpr char kAuthUsage[] =
+    "usage: convexlite auth jwks | rotate-keys [--data DIR | --url URL --admin-key KEY]\n"
+    "\n"
+    "Better Auth's signing keys, as the seed's flow uses them:\n"
+    "  jwks         the newest key row (created when there is none): auth:getLatestJwks\n"
+    "  rotate-keys  replace every key with a new one: auth:rotateKeys\n"
+    "Pipe either into `convexlite env set JWKS` for a static JWKS.\n";
+
+int AuthCommand(const App& app, int argc, char** argv) {
+  Target target;
+  std::vector<std::string> words;
+  if (std::optional<int> code = ParseCommand(argc, argv, "auth", kAuthUsage, &target, &words)) {
+    return *code;
   }
-  if (absl::Status s = ApplySchema(**db, app.schema()); !s.ok()) {
-    std::fprintf(stderr, "convexlite run: %s\n", std::string(s.message()).c_str());
-    return 1;
+  if (words.size() != 1 || (words[0] != "jwks" && words[0] != "rotate-keys")) {
+    std::fputs(kAuthUsage, stderr);
+    return 2;
   }
-  RunnerOptions runner_options;
-  runner_options.builtin_env = BuiltinEnv([] { return std::string("http://127.0.0.1:3211"); }, "",
-                                          DefaultSecret(data, true), false);
-  Runner runner(&app, db->get(), runner_options);
-  CallOptions call;
-  call.allow_internal = true;
-  call.identity = identity;
-  absl::StatusOr<FunctionResult> result = runner.Run(words[0], args, call);
-  if (result.ok()) {
-    for (const std::string& line : result->log_lines) std::fprintf(stderr, "%s\n", line.c_str());
-  }
-  if (!result.ok() || !result->ok()) {
-    std::string message = result.ok() ? result->error->message : std::string(result.status().message());
-    std::fprintf(stderr, "convexlite run: Failed to run function \"%s\":\n%s\n", words[0].c_str(),
-                 message.c_str());
-    return 1;
-  }
-  if (!result->value->is_null()) std::printf("%s\n", ToPrettyConvexJson(*result->value).c_str());
-  return 0;
+  return RunOn(app, target, "auth", words[0] == "jwks" ? "auth:getLatestJwks" : "auth:rotateKeys",
+               Value::FromObject({}), std::nullopt);
 }
 
 constexpr char kEnvUsage[] =
@@ -252,24 +276,16 @@ constexpr char kEnvUsage[] =
     "(ctx.Env). Works on a data directory no server holds; --url targets arrive later.\n";
 
 int Env(const App& app, int argc, char** argv) {
-  std::string data = "./.convexlite";
+  Target target;
   std::vector<std::string> words;
-  for (int i = 0; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(kEnvUsage, stdout);
-      return 0;
-    }
-    if (arg == "--data" && i + 1 < argc) {
-      data = argv[++i];
-    } else if (arg == "--url" || arg == "--admin-key") {
-      std::fprintf(stderr, "convexlite env: %s is not supported yet; stop the server and use --data\n",
-                   argv[i]);
-      return 2;
-    } else {
-      words.emplace_back(arg);
-    }
+  if (std::optional<int> code = ParseCommand(argc, argv, "env", kEnvUsage, &target, &words)) {
+    return *code;
   }
+  if (target.remote()) {
+    std::fprintf(stderr, "convexlite env: --url targets are not supported yet; stop the server and use --data\n");
+    return 2;
+  }
+  const std::string data = target.data;
   auto usage_error = [] {
     std::fputs(kEnvUsage, stderr);
     return 2;
@@ -486,6 +502,8 @@ int Main(const App& app, int argc, char** argv) {
   if (std::strcmp(argv[1], "dev") == 0) return Dev(app, argc - 2, argv + 2);
   if (std::strcmp(argv[1], "env") == 0) return Env(app, argc - 2, argv + 2);
   if (std::strcmp(argv[1], "run") == 0) return Run(app, argc - 2, argv + 2);
+  if (std::strcmp(argv[1], "data") == 0) return Data(app, argc - 2, argv + 2);
+  if (std::strcmp(argv[1], "auth") == 0) return AuthCommand(app, argc - 2, argv + 2);
   std::fprintf(stderr, "convexlite: unknown command %s (try --help)\n", argv[1]);
   return 2;
 }

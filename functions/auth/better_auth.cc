@@ -93,6 +93,27 @@ std::string OriginOf(std::string_view url) {
   return absl::AsciiStrToLower(AV(url.substr(0, end)));
 }
 
+// A trusted-origin pattern: '*' matches any run of characters ("https://*.example.com").
+bool WildcardMatch(std::string_view pattern, std::string_view text) {
+  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = t;
+    } else if (p < pattern.size() && pattern[p] == text[t]) {
+      ++p;
+      ++t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
 bool IsValidEmail(const std::string& email) {
   // zod's email pattern.
   static const std::regex kEmail(
@@ -192,8 +213,8 @@ bool BetterAuth::Config::Trusted(std::string_view url_or_origin) const {
   std::string origin = OriginOf(url_or_origin);
   if (origin.empty()) return false;
   for (const std::string& t : trusted) {
-    if (!t.empty() && t.back() == '*') {
-      if (absl::StartsWith(origin, absl::AsciiStrToLower(t.substr(0, t.size() - 1)))) return true;
+    if (t.find('*') != std::string::npos) {
+      if (WildcardMatch(absl::AsciiStrToLower(t), origin)) return true;
     } else if (OriginOf(t) == origin) {
       return true;
     }

@@ -62,7 +62,7 @@ struct BetterAuthOptions {
   size_t max_password_length = 128;
   bool auto_sign_in = true;
   bool delete_user_enabled = false;
-  // Trusted origins besides the site URL's; a trailing "*" is a prefix wildcard.
+  // Trusted origins besides the site URL's; "*" matches any run of characters.
   std::vector<std::string> trusted_origins;
   bool cors = false;  // answer preflights and add CORS headers for trusted origins
   struct RateLimit {

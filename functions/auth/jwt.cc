@@ -20,6 +20,7 @@ namespace {
 
 constexpr double kLeewaySeconds = 5;
 constexpr size_t kMaxCachedTokens = 10000;
+constexpr double kRefetchAfterSeconds = 10;
 
 absl::Status Invalid(std::string_view why) {
   return MakeError(absl::StatusCode::kUnauthenticated, "InvalidAuthHeader",
@@ -122,6 +123,8 @@ void Flatten(const std::string& prefix, const Value& v, Object* out) {
 struct JwtVerifier::Keys {
   // kid -> (kty-derived alg family, key)
   std::map<std::string, std::pair<std::string, std::shared_ptr<EVP_PKEY>>> by_kid;
+  bool fetched = false;     // from a URL (may rotate), not a data: URI
+  double fetched_at_s = 0;  // clock time of the fetch
 };
 
 std::string Base64UrlEncode(std::string_view bytes) {
@@ -158,13 +161,16 @@ void JwtVerifier::Reset() {
 }
 
 absl::StatusOr<std::shared_ptr<const JwtVerifier::Keys>> JwtVerifier::KeysFor(
-    const AuthProvider& provider) {
+    const AuthProvider& provider, bool refresh) {
   const std::string issuer = NormalizeIssuer(resolve_ ? resolve_(provider.issuer) : provider.issuer);
   std::string source = resolve_ ? resolve_(provider.jwks) : provider.jwks;
   const std::string cache_key = issuer + "\n" + source;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (auto it = keys_.find(cache_key); it != keys_.end()) return it->second;
+    if (auto it = keys_.find(cache_key); it != keys_.end()) {
+      if (!refresh) return it->second;
+      keys_.erase(it);
+    }
   }
   std::string jwks_text;
   if (provider.type == AuthProvider::Type::kOidc) {
@@ -203,6 +209,8 @@ absl::StatusOr<std::shared_ptr<const JwtVerifier::Keys>> JwtVerifier::KeysFor(
   const Value* list = jwks.ok() ? jwks->Find("keys") : nullptr;
   if (list == nullptr || !list->is_array()) return Invalid("the JWKS has no keys");
   auto keys = std::make_shared<Keys>();
+  keys->fetched = !absl::StartsWith(source, "data:");
+  keys->fetched_at_s = clock_->NowNanos() / 1e9;
   for (const Value& jwk : list->array()) {
     auto field = [&](const char* name) -> std::string {
       const Value* v = jwk.Find(name);
@@ -269,6 +277,12 @@ absl::StatusOr<Object> JwtVerifier::Verify(std::string_view token) {
   if (!allowed) return Invalid(absl::StrCat("algorithm ", alg->string(), " is not accepted"));
   CVX_ASSIGN_OR_RETURN(std::shared_ptr<const Keys> keys, KeysFor(*provider));
   const Value* kid = header.Find("kid");
+  if (kid && kid->is_string() && !keys->by_kid.count(kid->string()) && keys->fetched &&
+      clock_->NowNanos() / 1e9 - keys->fetched_at_s >= kRefetchAfterSeconds) {
+    // An unknown kid from a fetched JWKS: the keys may have rotated. Refetch, at most once
+    // per kRefetchAfterSeconds, so forged kids cannot make us hammer the endpoint.
+    CVX_ASSIGN_OR_RETURN(keys, KeysFor(*provider, /*refresh=*/true));
+  }
   const std::pair<std::string, std::shared_ptr<EVP_PKEY>>* key = nullptr;
   if (kid && kid->is_string()) {
     auto it = keys->by_kid.find(kid->string());

@@ -18,6 +18,8 @@
 // fields (name, givenName, email, emailVerified, pictureUrl, ...) plus the rest.
 //
 // Verified tokens are cached until they expire (bounded), so a token is verified once.
+// Keys fetched from a URL are refetched when a token names an unknown kid (key rotation),
+// at most once every 10 s.
 // Thread safety: Verify may be called concurrently.
 
 #ifndef CVX_FUNCTIONS_AUTH_JWT_H_
@@ -71,7 +73,9 @@ class JwtVerifier {
 
  private:
   struct Keys;
-  absl::StatusOr<std::shared_ptr<const Keys>> KeysFor(const AuthProvider& provider);
+  // The provider's keys, cached by issuer and resolved JWKS source; `refresh` refetches.
+  absl::StatusOr<std::shared_ptr<const Keys>> KeysFor(const AuthProvider& provider,
+                                                      bool refresh = false);
 
   std::vector<AuthProvider> providers_;
   Clock* clock_;

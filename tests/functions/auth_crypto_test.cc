@@ -237,7 +237,7 @@ TEST(Rs256, GeneratedKeysSignTokensJwtVerifierAccepts) {
     EXPECT_NE(priv->Find(member), nullptr) << member;
   }
 
-  FakeClock clock(1'767'225'600'000.0);
+  FakeClock clock(1'767'225'600'000'000'000ull);
   std::string payload = absl::StrCat(
       R"({"name":"Ada","sessionId":"s1","iat":1767225600,"sub":"u1",)",
       R"("iss":"http://127.0.0.1:3211","aud":"convex","exp":1767226500})");

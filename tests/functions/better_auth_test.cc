@@ -617,6 +617,93 @@ TEST_F(BetterAuthTest, HelpersSeeOnlyLiveSessions) {
   EXPECT_TRUE(expired.is_null());
 }
 
+TEST_F(BetterAuthTest, SeedBeforeDeleteRemovesThePersonalOrganization) {
+  Reply up = SignUp("ada@example.com");
+  std::string user_id = up.json.Find("user")->Find("id")->string();
+  ASSERT_EQ(Count("organization"), 1);
+  ASSERT_EQ(Count("member"), 1);
+  ASSERT_OK(backend_->Mutation(
+      "auth:deleteOne",
+      {{"input", Value::FromObject({{"model", Value::String("user")},
+                                    {"where", Value::FromArray({Value::FromObject(
+                                                  {{"field", Value::String("id")},
+                                                   {"value", Value::String(user_id)}})})}})}}));
+  EXPECT_EQ(Count("user"), 0);
+  EXPECT_EQ(Count("organization"), 0);
+  EXPECT_EQ(Count("member"), 0);
+  std::optional<UserIdentity> identity = Object{{"subject", Value::String(user_id)}};
+  EXPECT_EQ(BetterAuth::GetAuthUserId(Auth(&identity)), user_id);
+  std::optional<UserIdentity> nobody;
+  EXPECT_EQ(BetterAuth::GetAuthUserId(Auth(&nobody)), std::nullopt);
+}
+
+// delete-user (when enabled) and CORS for trusted origins, on an app of their own.
+class ConfiguredAuthTest : public ::testing::Test {
+ protected:
+  ConfiguredAuthTest() {
+    BetterAuthOptions options;
+    options.delete_user_enabled = true;
+    options.cors = true;
+    options.trusted_origins = {"http://localhost:3000", "https://*.example.dev*"};
+    auth_ = std::make_shared<BetterAuth>(options);
+    SchemaDefinition schema;
+    auth_->AddTables(schema);
+    app_.SetSchema(std::move(schema));
+    auth_->Register(app_);
+    backend_ = std::make_unique<TestBackend>(app_, Options());
+  }
+  HttpActionResponse Call(std::string method, std::string path, std::string body,
+                          std::map<std::string, std::string> headers) {
+    HttpActionRequest req;
+    req.method = std::move(method);
+    req.url = req.path = std::move(path);
+    req.body = std::move(body);
+    if (!req.body.empty()) headers["content-type"] = "application/json";
+    req.headers = std::move(headers);
+    return backend_->runner().RunHttpAction(req, std::nullopt);
+  }
+  std::shared_ptr<BetterAuth> auth_;
+  App app_;
+  std::unique_ptr<TestBackend> backend_;
+};
+
+TEST_F(ConfiguredAuthTest, DeleteUserChecksThePasswordAndClearsEverything) {
+  HttpActionResponse up = Call("POST", "/api/auth/sign-up/email",
+                               R"({"name":"Ada","email":"ada@example.com","password":"password123"})", {});
+  ASSERT_EQ(up.status, 200);
+  std::string cookie = up.set_cookies[0].substr(0, up.set_cookies[0].find(';'));
+  std::map<std::string, std::string> h{{"cookie", cookie}, {"origin", "http://localhost:3000"}};
+  HttpActionResponse wrong = Call("POST", "/api/auth/delete-user", R"({"password":"nope-nope"})", h);
+  EXPECT_EQ(wrong.status, 400);
+  EXPECT_EQ(wrong.body, R"({"code":"INVALID_PASSWORD","message":"Invalid password"})");
+  HttpActionResponse ok = Call("POST", "/api/auth/delete-user", R"({"password":"password123"})", h);
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.body, R"({"success":true,"message":"User deleted"})");
+  EXPECT_EQ(ok.set_cookies.size(), 4u);
+  for (const char* table : {"user", "account", "session"}) {
+    ASSERT_OK_AND_ASSIGN(Value rows, backend_->Query("auth:findMany", {{"model", Value::String(table)}}));
+    EXPECT_TRUE(rows.Find("page")->array().empty()) << table;
+  }
+}
+
+TEST_F(ConfiguredAuthTest, CorsForTrustedOriginsOnly) {
+  HttpActionResponse pre = Call("OPTIONS", "/api/auth/sign-in/email", "",
+                                {{"origin", "http://localhost:3000"},
+                                 {"access-control-request-method", "POST"}});
+  EXPECT_EQ(pre.status, 204);
+  EXPECT_EQ(pre.headers["access-control-allow-origin"], "http://localhost:3000");
+  EXPECT_EQ(pre.headers["access-control-allow-credentials"], "true");
+  EXPECT_EQ(pre.headers["access-control-allow-headers"], "Content-Type,Better-Auth-Cookie,Authorization");
+  EXPECT_EQ(pre.headers["access-control-expose-headers"], "Set-Better-Auth-Cookie");
+  HttpActionResponse wildcard = Call("GET", "/api/auth/ok", "", {{"origin", "https://app.example.dev"}});
+  EXPECT_EQ(wildcard.headers["access-control-allow-origin"], "https://app.example.dev");
+  HttpActionResponse evil = Call("OPTIONS", "/api/auth/sign-in/email", "", {{"origin", "http://evil.test"}});
+  EXPECT_EQ(evil.headers.count("access-control-allow-origin"), 0u);
+  HttpActionResponse get = Call("GET", "/api/auth/ok", "", {{"origin", "http://evil.test"}});
+  EXPECT_EQ(get.status, 200);
+  EXPECT_EQ(get.headers.count("access-control-allow-origin"), 0u);
+}
+
 // Atomicity: a trigger that fails inside sign-up leaves no user, account or session.
 TEST(BetterAuthAtomicity, AFailingTriggerRollsBackTheWholeSignUp) {
   for (const char* failing : {"user", "session"}) {

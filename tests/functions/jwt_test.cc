@@ -171,6 +171,35 @@ TEST_F(JwtTest, OidcEdDsaWithDiscoveryAndCamelCaseFields) {
   EXPECT_EQ(fetches, 2);
 }
 
+TEST_F(JwtTest, FetchedKeysAreRefetchedOnAnUnknownKidAtMostEvery10Seconds) {
+  std::unique_ptr<Key> rotated = MakeKey("ES256", "ec-2");
+  std::string jwks = absl::StrCat("{\"keys\":[", ec_->Jwk(), "]}");
+  int fetches = 0;
+  AuthProvider p;
+  p.issuer = "https://auth.test";
+  p.algorithm = "ES256";
+  p.jwks = "https://auth.test/jwks";
+  JwtVerifier v({p}, &clock_, [&](const std::string&) -> absl::StatusOr<std::string> {
+    ++fetches;
+    return jwks;
+  });
+  ASSERT_OK(v.Verify(Jwt(*ec_, Claims())).status());
+  EXPECT_EQ(fetches, 1);
+  // The issuer rotates to ec-2: within 10 s of the last fetch, no refetch.
+  jwks = absl::StrCat("{\"keys\":[", rotated->Jwk(), "]}");
+  EXPECT_FALSE(v.Verify(Jwt(*rotated, Claims(",\"n\":1"))).ok());
+  EXPECT_EQ(fetches, 1);
+  clock_.AdvanceNanos(11 * 1000000000ull);
+  ASSERT_OK(v.Verify(Jwt(*rotated, Claims(",\"n\":2"))).status());
+  EXPECT_EQ(fetches, 2);
+  // Forged kids do not trigger a fetch per request.
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_FALSE(v.Verify(Jwt(*rotated, Claims(absl::StrCat(",\"i\":", i)),
+                              R"({"alg":"ES256","kid":"nope"})")).ok());
+  }
+  EXPECT_LE(fetches, 3);
+}
+
 TEST_F(JwtTest, ForgeryMatrixIsRejected) {
   JwtVerifier v = Verifier(*rsa_);
   const std::string good = Jwt(*rsa_, Claims());

@@ -1,0 +1,193 @@
+// `convexlite data [TABLE] [--limit N] [--order asc|desc] [--format ...]`: lists the tables,
+// or a table's documents, printed as `npx convex data` prints them (convex@1.48.0
+// src/cli/lib/data.ts): sorted table names one per line; documents newest first by
+// default, as a table with `_id`, `_creationTime`, then the other fields sorted, cells
+// padded to the widest value and joined with " | "; or JSON-ish lines with --format.
+
+#include <cstdio>
+#include <cstring>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "engine/value/json.h"
+#include "functions/auth/crypto.h"
+#include "functions/context.h"
+#include "tools/target.h"
+
+namespace cvx::tools {
+namespace {
+
+constexpr char kDataUsage[] =
+    "usage: convexlite data [TABLE] [--limit N] [--order asc|desc]\n"
+    "                       [--format pretty|json|jsonArray|jsonLines|jsonl]\n"
+    "                       [--data DIR | --url URL --admin-key KEY]\n"
+    "\n"
+    "Lists the tables, or the documents of TABLE (newest first, 100 by default), like\n"
+    "`npx convex data`.\n";
+
+// The CLI's stringify(): JS-like text of a Convex value.
+std::string Stringify(const Value& v) {
+  switch (v.type()) {
+    case ValueType::kNull: return "null";
+    case ValueType::kInt64: return absl::StrCat(v.int64(), "n");
+    case ValueType::kFloat64: return FormatJsNumber(v.float64());
+    case ValueType::kBoolean: return v.boolean() ? "true" : "false";
+    case ValueType::kString: {
+      std::string out;
+      AppendConvexJson(v, &out);
+      return out;
+    }
+    case ValueType::kBytes: return absl::StrCat("Bytes(\"", Base64Encode(v.bytes()), "\")");
+    case ValueType::kArray: {
+      std::vector<std::string> parts;
+      for (const Value& e : v.array()) parts.push_back(Stringify(e));
+      return absl::StrCat("[", absl::StrJoin(parts, ", "), "]");
+    }
+    case ValueType::kObject: {
+      std::vector<std::string> parts;
+      for (const auto& [k, e] : v.object()) parts.push_back(absl::StrCat("\"", k, "\": ", Stringify(e)));
+      return absl::StrCat("{ ", absl::StrJoin(parts, ", "), " }");
+    }
+  }
+  return "";
+}
+
+std::string PadEnd(const std::string& s, size_t width) {
+  size_t len = auth::Utf16Length(s);
+  return len >= width ? s : s + std::string(width - len, ' ');
+}
+
+void PrintTable(const std::vector<Value>& docs) {
+  std::map<std::string, size_t> widths;
+  for (const Value& d : docs) {
+    for (const auto& [k, v] : d.object()) {
+      widths[k] = std::max(widths[k], auth::Utf16Length(Stringify(v)));
+    }
+  }
+  std::vector<std::string> fields = {"_id", "_creationTime"};
+  for (const auto& [k, w] : widths) {
+    if (k != "_id" && k != "_creationTime") fields.push_back(k);
+  }
+  std::vector<std::string> header, rule;
+  for (const std::string& f : fields) {
+    header.push_back(PadEnd(f, widths[f]));
+    rule.push_back(std::string(widths[f], '-'));
+  }
+  std::printf("%s\n%s\n", absl::StrJoin(header, " | ").c_str(), absl::StrJoin(rule, "-|-").c_str());
+  for (const Value& d : docs) {
+    std::vector<std::string> cells;
+    for (const std::string& f : fields) {
+      const Value* v = d.Find(f);
+      cells.push_back(PadEnd(v ? Stringify(*v) : "", widths[f]));
+    }
+    std::printf("%s\n", absl::StrJoin(cells, " | ").c_str());
+  }
+}
+
+}  // namespace
+
+int Data(const App& app, int argc, char** argv) {
+  Target target;
+  std::optional<std::string> table;
+  size_t limit = 100;
+  std::string order = "desc", format = "pretty";
+  for (int i = 0; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    std::string error;
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kDataUsage, stdout);
+      return 0;
+    }
+    if (target.TakeFlag(argc, argv, &i, &error)) continue;
+    if (!error.empty()) {
+      std::fprintf(stderr, "convexlite data: %s\n", error.c_str());
+      return 2;
+    }
+    if (arg == "--limit" && i + 1 < argc) {
+      if (!absl::SimpleAtoi(argv[++i], &limit) || limit == 0) {
+        std::fprintf(stderr, "convexlite data: --limit needs a positive integer\n");
+        return 2;
+      }
+    } else if (arg == "--order" && i + 1 < argc) {
+      order = argv[++i];
+      if (order != "asc" && order != "desc") {
+        std::fprintf(stderr, "convexlite data: --order is asc or desc\n");
+        return 2;
+      }
+    } else if (arg == "--format" && i + 1 < argc) {
+      format = argv[++i];
+      if (format != "pretty" && format != "json" && format != "jsonArray" && format != "jsonLines" &&
+          format != "jsonl") {
+        std::fprintf(stderr, "convexlite data: unknown --format %s\n", format.c_str());
+        return 2;
+      }
+    } else if (!table && !arg.empty() && arg[0] != '-') {
+      table = std::string(arg);
+    } else {
+      std::fputs(kDataUsage, stderr);
+      return 2;
+    }
+  }
+  if (std::optional<std::string> error = target.Finish()) {
+    std::fprintf(stderr, "convexlite data: %s\n", error->c_str());
+    return 2;
+  }
+  if (target.remote()) {
+    std::fprintf(stderr, "convexlite data: --url targets are not supported yet; stop the server and use --data\n");
+    return 2;
+  }
+  absl::StatusOr<LocalBackend> local = OpenLocal(app, target.data);
+  if (!local.ok()) {
+    std::fprintf(stderr, "convexlite data: %s\n", std::string(local.status().message()).c_str());
+    return 1;
+  }
+  if (!table) {
+    std::vector<std::string> names;
+    for (const std::string& name : local->db->TableNames()) {
+      if (!name.empty() && name[0] != '_') names.push_back(name);
+    }
+    if (names.empty()) {
+      std::fprintf(stderr, "There are no tables in the database.\n");
+      return 0;
+    }
+    std::printf("%s\n", absl::StrJoin(names, "\n").c_str());
+    return 0;
+  }
+  std::unique_ptr<Transaction> txn = local->db->Begin();
+  ExecutionState state(Limits{}, 0, 1);
+  DatabaseReader reader(txn.get(), &state, &app.schema(), /*system=*/false);
+  std::vector<Value> docs;
+  absl::StatusOr<std::optional<uint32_t>> number = txn->TableNumber(*table);
+  if (number.ok() && number->has_value()) {
+    absl::StatusOr<std::vector<Value>> read =
+        reader.Query(*table).Order(order == "asc" ? Order::kAsc : Order::kDesc).Take(limit + 1);
+    if (!read.ok()) {
+      std::fprintf(stderr, "convexlite data: %s\n", std::string(read.status().message()).c_str());
+      return 1;
+    }
+    docs = std::move(*read);
+  }
+  if (docs.empty()) {
+    std::fprintf(stderr, "There are no documents in this table.\n");
+    return 0;
+  }
+  bool more = docs.size() > limit;
+  if (more) docs.resize(limit);
+  if (format == "json" || format == "jsonArray") {
+    std::vector<std::string> parts;
+    for (const Value& d : docs) parts.push_back(Stringify(d));
+    std::printf("[\n%s\n]\n", absl::StrJoin(parts, ",\n").c_str());
+  } else if (format == "jsonLines" || format == "jsonl") {
+    for (const Value& d : docs) std::printf("%s\n", Stringify(d).c_str());
+  } else {
+    PrintTable(docs);
+    if (more) {
+      std::fprintf(stderr, "Showing the %zu %s created document%s. Use the --limit option to see more.\n",
+                   limit, order == "desc" ? "most recently" : "oldest", limit > 1 ? "s" : "");
+    }
+  }
+  return 0;
+}
+
+}  // namespace cvx::tools

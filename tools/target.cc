@@ -1,0 +1,159 @@
+#include "tools/target.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "boost/asio/connect.hpp"
+#include "boost/asio/ip/tcp.hpp"
+#include "boost/beast/core.hpp"
+#include "boost/beast/http.hpp"
+#include "engine/value/json.h"
+#include "functions/auth/crypto.h"
+#include "schema/schema.h"
+
+namespace cvx::tools {
+
+bool Target::TakeFlag(int argc, char** argv, int* i, std::string* error) {
+  std::string_view arg = argv[*i];
+  std::string* slot = arg == "--url" ? &url : arg == "--admin-key" ? &admin_key
+                      : arg == "--data" ? &data : nullptr;
+  if (slot == nullptr) return false;
+  if (*i + 1 >= argc) {
+    *error = std::string(arg) + " needs a value";
+    return false;
+  }
+  *slot = argv[++*i];
+  if (arg == "--data") data_given = true;
+  return true;
+}
+
+std::optional<std::string> Target::Finish() {
+  if (url.empty() && !data_given) {
+    if (const char* env = std::getenv("CONVEXLITE_URL"); env && *env) url = env;
+  }
+  if (!url.empty() && admin_key.empty()) {
+    if (const char* env = std::getenv("CONVEXLITE_ADMIN_KEY"); env && *env) admin_key = env;
+  }
+  if (!url.empty() && data_given) return "give --url or --data, not both";
+  if (!url.empty() && admin_key.empty()) {
+    return "--url needs --admin-key (or CONVEXLITE_ADMIN_KEY); `convexlite dev` prints it";
+  }
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return std::nullopt;
+}
+
+std::string DefaultSecret(const std::string& data_dir, bool persist) {
+  if (!persist) return auth::GenerateId(48);
+  std::string path = data_dir + "/better-auth-secret";
+  if (FILE* f = std::fopen(path.c_str(), "r")) {
+    char buf[128] = {0};
+    size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
+    std::fclose(f);
+    std::string secret(buf, n);
+    if (secret.size() >= 32) return secret;
+  }
+  std::string secret = auth::GenerateId(48);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd >= 0) {
+    (void)!::write(fd, secret.data(), secret.size());
+    ::close(fd);
+  }
+  return secret;
+}
+
+std::function<std::optional<std::string>(std::string_view)> BuiltinEnv(
+    std::function<std::string()> site_url, std::string secret, std::string default_secret,
+    bool fast_hash) {
+  if (secret.empty()) {
+    if (const char* env = std::getenv("BETTER_AUTH_SECRET"); env && *env) secret = env;
+  }
+  return [site_url = std::move(site_url), secret = std::move(secret),
+          default_secret = std::move(default_secret),
+          fast_hash](std::string_view name) -> std::optional<std::string> {
+    if (name == "CONVEX_SITE_URL") return site_url();
+    if (name == "BETTER_AUTH_SECRET" && !secret.empty()) return secret;
+    if (name == "CONVEXLITE_DEFAULT_AUTH_SECRET") return default_secret;
+    if (name == "CONVEXLITE_FAST_PASSWORD_HASH") return fast_hash ? "1" : "0";
+    return std::nullopt;
+  };
+}
+
+absl::StatusOr<LocalBackend> OpenLocal(const App& app, const std::string& data) {
+  DatabaseOptions options;
+  options.path = data;
+  absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(options);
+  if (!db.ok()) return db.status();
+  if (absl::Status s = ApplySchema(**db, app.schema()); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("the schema cannot be applied: ", s.message()));
+  }
+  RunnerOptions runner_options;
+  runner_options.builtin_env = BuiltinEnv([] { return std::string("http://127.0.0.1:3211"); }, "",
+                                          DefaultSecret(data, true), false);
+  LocalBackend out;
+  out.db = std::move(*db);
+  out.runner = std::make_unique<Runner>(&app, out.db.get(), runner_options);
+  return out;
+}
+
+absl::StatusOr<Value> CallRemote(const Target& target, std::string_view path, const Value& args,
+                                 const std::optional<Object>& identity) {
+  namespace beast = boost::beast;
+  namespace http = beast::http;
+  using tcp = boost::asio::ip::tcp;
+  std::string_view rest = target.url;
+  if (rest.substr(0, 7) != "http://") {
+    return absl::InvalidArgumentError("--url must be an http:// URL, e.g. http://127.0.0.1:3210");
+  }
+  rest.remove_prefix(7);
+  std::string host(rest.substr(0, rest.find('/')));
+  std::string port = "80";
+  if (size_t colon = host.rfind(':'); colon != std::string::npos) {
+    port = host.substr(colon + 1);
+    host = host.substr(0, colon);
+  }
+  std::string auth = "Convex " + target.admin_key;
+  if (identity) auth += ":" + absl::Base64Escape(ToCleanJson(Value::FromObject(*identity)));
+  std::string body = absl::StrCat("{\"path\":", ToConvexJson(Value::String(std::string(path))),
+                                  ",\"args\":", ToConvexJson(args),
+                                  ",\"format\":\"convex_encoded_json\"}");
+  try {
+    boost::asio::io_context ioc;
+    beast::tcp_stream stream(ioc);
+    tcp::resolver resolver(ioc);
+    stream.connect(resolver.resolve(host, port));
+    http::request<http::string_body> req{http::verb::post, "/api/function", 11};
+    req.set(http::field::host, host);
+    req.set(http::field::content_type, "application/json");
+    req.set(http::field::authorization, auth);
+    req.body() = body;
+    req.prepare_payload();
+    http::write(stream, req);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res);
+    absl::StatusOr<Value> reply = ParseConvexJson(res.body());
+    if (!reply.ok() || !reply->is_object()) {
+      return absl::UnavailableError(absl::StrCat("unexpected reply (HTTP ", res.result_int(), "): ", res.body()));
+    }
+    const Value* status = reply->Find("status");
+    if (status && status->is_string() && status->string() == "success") {
+      const Value* value = reply->Find("value");
+      return value ? *value : Value::Null();
+    }
+    const Value* message = reply->Find("errorMessage");
+    if (message == nullptr) message = reply->Find("message");
+    std::string text = message && message->is_string() ? message->string() : res.body();
+    return absl::FailedPreconditionError(text);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat("cannot reach ", target.url, ": ", e.what()));
+  }
+}
+
+}  // namespace cvx::tools

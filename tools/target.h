@@ -1,0 +1,66 @@
+// File: tools/target.h
+//
+// Where a `convexlite` command acts (reference-app.md, "Command line contract"): a running
+// server (`--url URL --admin-key KEY`) or a data directory no server holds (`--data DIR`);
+// with neither, CONVEXLITE_URL and CONVEXLITE_ADMIN_KEY, else `--data ./.convexlite`.
+// Internal to tools/ (cli.cc and data.cc).
+
+#ifndef CVX_TOOLS_TARGET_H_
+#define CVX_TOOLS_TARGET_H_
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "engine/database.h"
+#include "engine/value/value.h"
+#include "functions/app.h"
+#include "functions/runner.h"
+
+namespace cvx::tools {
+
+struct Target {
+  std::string url;        // a running server; empty: the data directory
+  std::string admin_key;  // with url
+  std::string data = "./.convexlite";
+  bool data_given = false;
+
+  // Consumes a target flag at argv[*i] (advancing *i past its value). Returns false when
+  // argv[*i] is not one; sets *error for a flag without its value.
+  bool TakeFlag(int argc, char** argv, int* i, std::string* error);
+  // Applies the environment fallbacks. An error text when the target is incomplete.
+  std::optional<std::string> Finish();
+  bool remote() const { return !url.empty(); }
+};
+
+// A data directory opened for one command: the database with the app's schema applied and
+// a runner whose built-in environment matches `convexlite dev`'s defaults.
+struct LocalBackend {
+  std::unique_ptr<Database> db;
+  std::unique_ptr<Runner> runner;
+};
+[[nodiscard]] absl::StatusOr<LocalBackend> OpenLocal(const App& app, const std::string& data);
+
+// Calls a function on a running server through POST /api/function with the admin key
+// (acting as `identity` when given): its value, or its error message (and ConvexError data
+// as JSON) as kFailedPrecondition; kUnavailable when the server cannot be reached.
+[[nodiscard]] absl::StatusOr<Value> CallRemote(const Target& target, std::string_view path,
+                                               const Value& args,
+                                               const std::optional<Object>& identity = {});
+
+// The built-in environment of `convexlite dev` and the commands (see cli.cc).
+std::function<std::optional<std::string>(std::string_view)> BuiltinEnv(
+    std::function<std::string()> site_url, std::string secret, std::string default_secret,
+    bool fast_hash);
+// The data directory's generated Better Auth secret (created on first use).
+std::string DefaultSecret(const std::string& data_dir, bool persist);
+
+// `convexlite data`: see data.cc.
+int Data(const App& app, int argc, char** argv);
+
+}  // namespace cvx::tools
+
+#endif  // CVX_TOOLS_TARGET_H_
