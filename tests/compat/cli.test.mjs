@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConvexHttpClient } from "convex/browser";
@@ -197,5 +197,35 @@ test("auth jwks and rotate-keys, and run against a running server with --url", a
   } finally {
     if (server) await server.stop({ keepData: true });
     rmSync(data, { recursive: true, force: true });
+  }
+});
+
+test("a second server, a port in use and a corrupt data dir each fail with one clear line", async () => {
+  const data = mkdtempSync(join(tmpdir(), "cvx-compat-cli-"));
+  const other = mkdtempSync(join(tmpdir(), "cvx-compat-cli-"));
+  const corrupt = mkdtempSync(join(tmpdir(), "cvx-compat-cli-"));
+  let server;
+  try {
+    server = await startServer([], { dataDir: data });
+    const port = new URL(server.url).port;
+    const dev = (...args) => spawnSync(bin, ["dev", "--admin-key", "k", ...args], { encoding: "utf8", timeout: 10000 });
+    const second = dev("--data", data, "--port", "0", "--site-port", "0");
+    assert.equal(second.status, 1);
+    assert.match(second.stderr, /^convexlite dev: opening .*: the data directory is in use by another process/);
+    assert.equal(second.stderr.trim().split("\n").length, 1);
+    const busy = dev("--data", other, "--port", port, "--site-port", "0");
+    assert.equal(busy.status, 1);
+    assert.equal(busy.stderr, `convexlite dev: port ${port} on 127.0.0.1 is already in use\n`);
+    writeFileSync(join(corrupt, "CURRENT"), "garbage\n");
+    const bad = dev("--data", corrupt, "--port", "0", "--site-port", "0");
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /^convexlite dev: opening .*: Corruption/);
+    assert.equal(bad.stderr.trim().split("\n").length, 1);
+    // The first server is unharmed.
+    const client = new ConvexHttpClient(server.url);
+    assert.equal(await client.query(anyApi.values.echo, { value: 3 }), 3);
+  } finally {
+    if (server) await server.stop();
+    for (const d of [other, corrupt]) rmSync(d, { recursive: true, force: true });
   }
 });
