@@ -1,9 +1,12 @@
 #include "schema/schema.h"
 
+#include <map>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/base/error.h"
 #include "engine/base/status_macros.h"
+#include "engine/value/json.h"
 
 namespace cvx {
 namespace {
@@ -101,10 +104,32 @@ absl::Status SchemaDefinition::CheckDocument(std::string_view table, const Value
 absl::Status ApplySchema(Database& db, const SchemaDefinition& schema) {
   CVX_RETURN_IF_ERROR(schema.Validate());
   auto txn = db.Begin();
+  // The validators last checked against the data, by table: a table whose validator is
+  // unchanged is not scanned again, so start-up does not read every document.
+  ScanRequest checked_rows;
+  checked_rows.table = kSchemaValidatorsTable;
+  checked_rows.index = "by_id";
+  CVX_ASSIGN_OR_RETURN(ScanResult checked, txn->Scan(checked_rows));
+  std::map<std::string, const Document*> checked_by_table;
+  for (const Document& d : checked.documents) {
+    auto it = d.fields.find("table");
+    if (it != d.fields.end() && it->second.is_string()) checked_by_table[it->second.string()] = &d;
+  }
   std::vector<std::string> violations;
   for (const auto& [name, table] : schema.tables()) {
     CVX_RETURN_IF_ERROR(txn->SetIndexes(name, table.indexes()));
-    if (!schema.schema_validation()) continue;
+    auto row = checked_by_table.find(name);
+    if (!schema.schema_validation()) {
+      if (row != checked_by_table.end()) CVX_RETURN_IF_ERROR(txn->Delete(row->second->id));
+      continue;
+    }
+    std::string validator = ToCleanJson(table.document().ToJson());
+    if (row != checked_by_table.end()) {
+      auto it = row->second->fields.find("validator");
+      if (it != row->second->fields.end() && it->second.is_string() && it->second.string() == validator) {
+        continue;  // every write since was checked against this validator
+      }
+    }
     ScanRequest all;
     all.table = name;
     all.index = "by_id";
@@ -117,11 +142,20 @@ absl::Status ApplySchema(Database& db, const SchemaDefinition& schema) {
                                           "\" does not match the schema: ", s.message()));
       }
     }
+    Object fields{{"table", Value::String(name)}, {"validator", Value::String(validator)}};
+    if (row != checked_by_table.end()) {
+      CVX_RETURN_IF_ERROR(txn->Replace(row->second->id, std::move(fields)));
+    } else {
+      CVX_RETURN_IF_ERROR(txn->Insert(kSchemaValidatorsTable, std::move(fields)).status());
+    }
   }
   // Tables the schema no longer lists keep their documents but lose their indexes.
   for (const std::string& name : db.TableNames()) {
     if (!name.empty() && name[0] != '_' && schema.Find(name) == nullptr) {
       CVX_RETURN_IF_ERROR(txn->SetIndexes(name, {}));
+      if (auto row = checked_by_table.find(name); row != checked_by_table.end()) {
+        CVX_RETURN_IF_ERROR(txn->Delete(row->second->id));
+      }
     }
   }
   if (!violations.empty()) {

@@ -97,7 +97,13 @@ class SchemaDefinition {
 
 inline SchemaDefinition DefineSchema() { return SchemaDefinition(); }
 
-// Applies `schema` to `db` in one transaction (see the file comment). Errors: what
+// The system table where ApplySchema records, per table, the validator the table's
+// documents were last checked against ({table, validator: JSON}).
+inline constexpr char kSchemaValidatorsTable[] = "_schema_validators";
+
+// Applies `schema` to `db` in one transaction (see the file comment). Tables whose
+// validator is unchanged since the last ApplySchema are not re-checked (writes were
+// checked as they happened), so applying an unchanged schema reads no documents. Errors: what
 // Validate() returns; kFailedPrecondition "SchemaValidationFailed" listing up to 10
 // offending documents (`Document with ID "..." in table "t" does not match the schema:
 // ...`); kAborted when a concurrent commit conflicts (retry).

@@ -275,7 +275,7 @@ TEST_F(ApplySchemaTest, CreatesDeclaredTablesWithTheirIndexes) {
   SchemaDefinition schema =
       MessagesSchema().Table("users", DefineTable({{"name", v::String()}}).Index("by_name", {"name"}));
   ASSERT_OK(ApplySchema(*db_, schema));
-  EXPECT_THAT(db_->TableNames(), ElementsAre("messages", "users"));
+  EXPECT_THAT(db_->TableNames(), ElementsAre(kSchemaValidatorsTable, "messages", "users"));
 
   ASSERT_OK_AND_ASSIGN(std::vector<Document> empty, ScanIndex("messages", "by_channel"));
   EXPECT_TRUE(empty.empty());
@@ -303,6 +303,26 @@ TEST_F(ApplySchemaTest, ApplyingTheSameSchemaTwiceIsHarmless) {
   ASSERT_OK(ApplySchema(*db_, MessagesSchema()));
   ASSERT_OK_AND_ASSIGN(std::vector<Document> docs, ScanIndex("messages", "by_channel"));
   EXPECT_THAT(Strings(docs, "channel"), ElementsAre("y", "z"));
+}
+
+TEST_F(ApplySchemaTest, OnlyChangedValidatorsRecheckTheData) {
+  ASSERT_OK(ApplySchema(*db_, MessagesSchema()));
+  // A document written around the schema (raw engine), as if it predated the check: an
+  // unchanged validator does not rescan, so start-up never reads every document.
+  ASSERT_OK(InsertOne("messages", {{"channel", Str("c")}}).status());
+  EXPECT_OK(ApplySchema(*db_, MessagesSchema()));
+  // A changed validator is checked against every document again.
+  SchemaDefinition changed = DefineSchema().Table(
+      "messages", DefineTable({{"channel", v::String()}, {"body", v::String()}, {"n", v::Optional(v::Float64())}})
+                      .Index("by_channel", {"channel"}));
+  EXPECT_THAT(ApplySchema(*db_, changed),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "SchemaValidationFailed"));
+  // Turning validation off forgets the check; turning it on again rechecks.
+  SchemaDefinition off = MessagesSchema();
+  off.SchemaValidation(false);
+  ASSERT_OK(ApplySchema(*db_, off));
+  EXPECT_THAT(ApplySchema(*db_, MessagesSchema()),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "SchemaValidationFailed"));
 }
 
 TEST_F(ApplySchemaTest, BackfillsANewIndexOverExistingDocuments) {
@@ -381,7 +401,7 @@ TEST_F(ApplySchemaTest, RefusesASchemaThatExistingDocumentsViolateAndChangesNoth
   EXPECT_EQ(docs[0].id, bad);  // float64 sorts before string
   EXPECT_EQ(docs[1].id, good);
   EXPECT_THAT(ScanIndex("t", "by_a_new"), StatusIs(absl::StatusCode::kNotFound, "IndexNotFound"));
-  EXPECT_THAT(db_->TableNames(), ElementsAre("t"));
+  EXPECT_THAT(db_->TableNames(), ElementsAre(kSchemaValidatorsTable, "t"));
   EXPECT_THAT(ScanIndex("brand_new", "by_z"),
               StatusIs(absl::StatusCode::kNotFound, "IndexNotFound"));
   // The old index still follows writes.
@@ -435,11 +455,9 @@ TEST_F(ApplySchemaTest, ExistingDocumentsWithIdsAreCheckedAgainstTheirTables) {
   ASSERT_OK_AND_ASSIGN(DocumentId user, InsertOne("users", {{"n", I(1)}}));
   ASSERT_OK_AND_ASSIGN(DocumentId post, InsertOne("posts", {{"n", I(2)}}));
   ASSERT_OK(InsertOne("messages", {{"author", Str(user.Encode())}}).status());
+  ASSERT_OK_AND_ASSIGN(DocumentId wrong, InsertOne("messages", {{"author", Str(post.Encode())}}));
   SchemaDefinition schema =
       DefineSchema().Table("messages", DefineTable({{"author", v::Id("users")}}));
-  ASSERT_OK(ApplySchema(*db_, schema));
-
-  ASSERT_OK_AND_ASSIGN(DocumentId wrong, InsertOne("messages", {{"author", Str(post.Encode())}}));
   absl::Status s = ApplySchema(*db_, schema);
   EXPECT_THAT(s, StatusIs(absl::StatusCode::kFailedPrecondition, "SchemaValidationFailed"));
   EXPECT_THAT(std::string(s.message()),
@@ -468,7 +486,7 @@ TEST_F(ApplySchemaTest, TablesNotInTheSchemaLoseUserIndexesButKeepDocuments) {
   EXPECT_EQ(a_docs.size(), 1u);
   ASSERT_OK_AND_ASSIGN(std::vector<Document> sys_docs, ScanIndex("_system_x", "by_k"));
   EXPECT_EQ(sys_docs.size(), 1u);
-  EXPECT_THAT(db_->TableNames(), ElementsAre("_system_x", "a", "b"));
+  EXPECT_THAT(db_->TableNames(), ElementsAre(kSchemaValidatorsTable, "_system_x", "a", "b"));
 }
 
 TEST_F(ApplySchemaTest, InvalidSchemaIsRejectedBeforeTouchingTheDatabase) {

@@ -20,5 +20,7 @@ out=docs/performance-results.md
   "$build/bench/ws_fanout_bench" "${BENCH_ARGS[@]:-}"
   echo
   "$build/bench/auth_bench" "${BENCH_ARGS[@]:-}"
+  echo
+  "$build/bench/startup_bench" --binary "$build/tools/convexlite/convexlite" "${BENCH_ARGS[@]:-}"
 } | tee "$out"
 echo "wrote $out"
