@@ -29,6 +29,7 @@
 #include "functions/runner.h"
 #include "functions/scheduled_jobs.h"
 #include "http/api.h"
+#include "http/fetch.h"
 #include "http/server.h"
 #include "http/sync_session.h"
 #include "boost/asio/thread_pool.hpp"
@@ -433,13 +434,11 @@ int Dev(const App& app, int argc, char** argv) {
       return runner.GetEnv(nullptr, name);
     });
   };
-  // JWKS URLs this server serves (e.g. Better Auth's /api/auth/convex/jwks) are answered
-  // in-process; nothing else is fetched.
+  // JWKS and discovery URLs this server serves (e.g. Better Auth's /api/auth/convex/jwks)
+  // are answered in-process; others (an OIDC issuer, a hosted JWKS) over HTTP(S).
   auto fetch = [&](const std::string& url) -> absl::StatusOr<std::string> {
     std::string base = site_url();
-    if (!absl::StartsWith(url, base)) {
-      return absl::UnavailableError("convexlite fetches only URLs it serves itself: " + url);
-    }
+    if (!absl::StartsWith(url, base + "/")) return FetchUrl(url);
     HttpRequest request;
     request.method = "GET";
     request.target = url.substr(base.size());

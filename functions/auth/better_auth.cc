@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <regex>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -114,11 +113,36 @@ bool WildcardMatch(std::string_view pattern, std::string_view text) {
   return p == pattern.size();
 }
 
-bool IsValidEmail(const std::string& email) {
-  // zod's email pattern.
-  static const std::regex kEmail(
-      R"(^(?!\.)(?!.*\.\.)([A-Za-z0-9_'+\-\.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9\-]*\.)+[A-Za-z]{2,}$)");
-  return std::regex_match(email, kEmail);
+// zod's email pattern, by hand (std::regex costs tens of µs per match):
+//   ^(?!\.)(?!.*\.\.)([A-Za-z0-9_'+\-\.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9\-]*\.)+[A-Za-z]{2,}$
+bool IsValidEmail(std::string_view email) {
+  size_t at = email.rfind('@');
+  if (at == std::string_view::npos || at == 0) return false;
+  std::string_view local = email.substr(0, at), domain = email.substr(at + 1);
+  if (local.front() == '.' || email.find("..") != std::string_view::npos) return false;
+  for (char c : local) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) &&
+        std::string_view("_'+-.").find(c) == std::string_view::npos) {
+      return false;
+    }
+  }
+  char last = local.back();
+  if (last == '.' || last == '\'') return false;
+  // Labels: [A-Za-z0-9][A-Za-z0-9-]* each followed by '.', then a TLD of 2+ letters.
+  size_t dot = domain.rfind('.');
+  if (dot == std::string_view::npos || dot == 0) return false;
+  std::string_view tld = domain.substr(dot + 1);
+  if (tld.size() < 2) return false;
+  for (char c : tld) {
+    if (!absl::ascii_isalpha(static_cast<unsigned char>(c))) return false;
+  }
+  for (absl::string_view label : absl::StrSplit(AV(domain.substr(0, dot)), '.')) {
+    if (label.empty() || !absl::ascii_isalnum(static_cast<unsigned char>(label[0]))) return false;
+    for (char c : label) {
+      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+    }
+  }
+  return true;
 }
 
 const char* JsTypeName(const Value* v) {

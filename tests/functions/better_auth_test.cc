@@ -257,6 +257,15 @@ TEST_F(BetterAuthTest, SignInOutcomes) {
   Reply bad = Post("/sign-in/email", R"({"email":"not-an-email","password":"password123"})");
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(bad.body, R"({"code":"INVALID_EMAIL","message":"Invalid email"})");
+  for (const char* email : {".a@example.com", "a..b@example.com", "a.@example.com", "a@b.c",
+                            "a@-b.com", "a@b..com", "a b@example.com", "@example.com", "a@example.c0m"}) {
+    EXPECT_EQ(Post("/sign-in/email", absl::StrCat(R"({"email":")", email, R"(","password":"x"})")).status, 400)
+        << email;
+  }
+  for (const char* email : {"a+tag@example.co", "o'neil@sub.example.com", "x_y-z@a-b.io"}) {
+    EXPECT_EQ(Post("/sign-in/email", absl::StrCat(R"({"email":")", email, R"(","password":"x"})")).status, 401)
+        << email;
+  }
   Reply missing = Post("/sign-in/email", R"({"email":"ada@example.com"})");
   EXPECT_EQ(missing.body,
             R"({"code":"VALIDATION_ERROR","message":"[body.password] Invalid input: expected string, received undefined"})");
