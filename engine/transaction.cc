@@ -306,6 +306,36 @@ absl::StatusOr<DocumentId> Transaction::Insert(std::string_view table, Object fi
   return id;
 }
 
+absl::Status Transaction::InsertWithId(std::string_view table, const DocumentId& id,
+                                       double creation_time, Object fields) {
+  CVX_RETURN_IF_ERROR(CheckUsable());
+  if (fields.count("_id") || fields.count(kCreationTime)) {
+    return InvalidArgument("InvalidFieldName",
+                           "System fields _id and _creationTime are passed separately");
+  }
+  CVX_RETURN_IF_ERROR(ValidateDocumentFields(fields));
+  CVX_ASSIGN_OR_RETURN(const TableInfo* info, LookupTable(table));
+  if (info == nullptr) {
+    CVX_ASSIGN_OR_RETURN(info, CreateTable(table));
+  }
+  if (id.table_number != info->number) {
+    return MakeError(absl::StatusCode::kFailedPrecondition, "ImportConflict",
+                     absl::StrCat("Document ", id.Encode(), " cannot be imported into table \"",
+                                  AV(table), "\" because its IDs have a different format (table "
+                                  "number ", id.table_number, ", the table has ", info->number, ")"));
+  }
+  CVX_ASSIGN_OR_RETURN(std::optional<Document> existing, Get(id));
+  if (existing) {
+    return MakeError(absl::StatusCode::kAlreadyExists, "DocumentExists",
+                     absl::StrCat("Document ", id.Encode(), " already exists"));
+  }
+  Document doc;
+  doc.id = id;
+  doc.creation_time = creation_time;
+  doc.fields = std::move(fields);
+  return ApplyWrite(id, std::move(doc));
+}
+
 absl::Status Transaction::Replace(const DocumentId& id, Object fields) {
   CVX_ASSIGN_OR_RETURN(std::optional<Document> current, Get(id));
   if (!current.has_value()) return NotFoundDoc(id);

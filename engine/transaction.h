@@ -117,6 +117,12 @@ class Transaction {
   // name, bad fields, too large).
   [[nodiscard]] absl::StatusOr<DocumentId> Insert(std::string_view table, Object fields);
 
+  // Inserts a document with a given ID and _creationTime (snapshot import), creating the
+  // table when missing. kFailedPrecondition "ImportConflict" when `id` belongs to another
+  // table number than `table` has; kAlreadyExists "DocumentExists" when the ID is taken.
+  [[nodiscard]] absl::Status InsertWithId(std::string_view table, const DocumentId& id,
+                                          double creation_time, Object fields);
+
   // Replaces the fields of an existing document. kNotFound "DocumentNotFound" if missing.
   [[nodiscard]] absl::Status Replace(const DocumentId& id, Object fields);
 

@@ -1,5 +1,6 @@
 #include "tools/cli.h"
 
+#include "tools/snapshot.h"
 #include "tools/target.h"
 
 #include <fcntl.h>
@@ -55,6 +56,8 @@ constexpr char kUsage[] =
     "  env     set, get, list or remove environment variables\n"
     "  data    list tables, or a table's documents\n"
     "  auth    Better Auth signing keys (jwks, rotate-keys)\n"
+    "  export  write a Convex snapshot ZIP\n"
+    "  import  import a Convex snapshot ZIP, or a table from .jsonl/.json\n"
     "\n"
     "run, env, data and auth act on --url URL --admin-key KEY (a running server) or\n"
     "--data DIR (a data directory no server holds); with neither, CONVEXLITE_URL and\n"
@@ -268,6 +271,102 @@ int AuthCommand(const App& app, int argc, char** argv) {
   }
   return RunOn(app, target, "auth", words[0] == "jwks" ? "auth:getLatestJwks" : "auth:rotateKeys",
                Value::FromObject({}), std::nullopt);
+}
+
+constexpr char kExportUsage[] =
+    "usage: convexlite export --path FILE.zip [--data DIR]\n"
+    "\n"
+    "Writes every table to a Convex snapshot ZIP (the format of `npx convex export`).\n";
+
+constexpr char kImportUsage[] =
+    "usage: convexlite import [--replace | --append] [--table TABLE] FILE [--data DIR]\n"
+    "\n"
+    "Imports a Convex snapshot ZIP, or one table from a .jsonl or .json file (--table).\n"
+    "Documents keep their _id. A table that already has documents needs --replace (its\n"
+    "documents are swapped for the file's, in one transaction) or --append.\n";
+
+// Opens the data directory of an export/import (no --url targets yet).
+absl::StatusOr<LocalBackend> OpenForSnapshot(const App& app, const Target& target) {
+  if (target.remote()) {
+    return absl::UnimplementedError("--url targets are not supported yet; stop the server and use --data");
+  }
+  return OpenLocal(app, target.data);
+}
+
+int Export(const App& app, int argc, char** argv) {
+  Target target;
+  std::vector<std::string> words;
+  std::string path;
+  auto path_flag = [&](int* i, int*) {
+    if (std::string_view(argv[*i]) != "--path" || *i + 1 >= argc) return false;
+    path = argv[++*i];
+    return true;
+  };
+  if (std::optional<int> code = ParseCommand(argc, argv, "export", kExportUsage, &target, &words, path_flag)) {
+    return *code;
+  }
+  if (path.empty() || !words.empty()) {
+    std::fputs(kExportUsage, stderr);
+    return 2;
+  }
+  absl::StatusOr<LocalBackend> local = OpenForSnapshot(app, target);
+  absl::StatusOr<ExportSummary> summary =
+      local.ok() ? ExportSnapshot(*local->db, path) : absl::StatusOr<ExportSummary>(local.status());
+  if (!summary.ok()) {
+    std::fprintf(stderr, "convexlite export: %s\n", std::string(summary.status().message()).c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "Exported %zu documents from %zu tables to %s\n", summary->documents,
+               summary->tables, path.c_str());
+  return 0;
+}
+
+int Import(const App& app, int argc, char** argv) {
+  Target target;
+  std::vector<std::string> words;
+  ImportOptions options;
+  auto import_flag = [&](int* i, int* exit_code) {
+    std::string_view arg = argv[*i];
+    if (arg == "--replace" || arg == "--append") {
+      if (options.mode != ImportOptions::Mode::kRequireEmpty) {
+        std::fprintf(stderr, "convexlite import: give at most one of --replace and --append\n");
+        *exit_code = 2;
+      }
+      options.mode = arg == "--replace" ? ImportOptions::Mode::kReplace : ImportOptions::Mode::kAppend;
+      return true;
+    }
+    if (arg == "-y" || arg == "--yes") return true;  // never prompts
+    if (arg == "--table" && *i + 1 < argc) {
+      options.table = argv[++*i];
+      return true;
+    }
+    return false;
+  };
+  if (std::optional<int> code = ParseCommand(argc, argv, "import", kImportUsage, &target, &words, import_flag)) {
+    return *code;
+  }
+  if (words.size() != 1) {
+    std::fputs(kImportUsage, stderr);
+    return 2;
+  }
+  const bool tty = isatty(fileno(stderr));
+  options.progress = [tty](const std::string& table, size_t n) {
+    std::fprintf(stderr, tty ? "\r\033[KImported %zu documents into %s" : "Imported %zu documents into %s\n",
+                 n, table.c_str());
+    std::fflush(stderr);
+  };
+  absl::StatusOr<LocalBackend> local = OpenForSnapshot(app, target);
+  absl::StatusOr<ImportSummary> summary =
+      local.ok() ? ImportSnapshot(*local->db, app.schema(), words[0], options)
+                 : absl::StatusOr<ImportSummary>(local.status());
+  if (tty) std::fputs("\n", stderr);
+  if (!summary.ok()) {
+    std::fprintf(stderr, "convexlite import: Importing data from \"%s\" failed\n%s\n", words[0].c_str(),
+                 std::string(summary.status().message()).c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "Added %zu documents to %zu tables.\n", summary->documents, summary->tables);
+  return 0;
 }
 
 constexpr char kEnvUsage[] =
@@ -503,6 +602,8 @@ int Main(const App& app, int argc, char** argv) {
   if (std::strcmp(argv[1], "run") == 0) return Run(app, argc - 2, argv + 2);
   if (std::strcmp(argv[1], "data") == 0) return Data(app, argc - 2, argv + 2);
   if (std::strcmp(argv[1], "auth") == 0) return AuthCommand(app, argc - 2, argv + 2);
+  if (std::strcmp(argv[1], "export") == 0) return Export(app, argc - 2, argv + 2);
+  if (std::strcmp(argv[1], "import") == 0) return Import(app, argc - 2, argv + 2);
   std::fprintf(stderr, "convexlite: unknown command %s (try --help)\n", argv[1]);
   return 2;
 }

@@ -33,7 +33,8 @@ uint64_t FromLittleEndian64(std::string_view b) {
   return v;
 }
 
-absl::StatusOr<Value> Convert(simdjson::dom::element e, const std::string& path);
+absl::StatusOr<Value> Convert(simdjson::dom::element e, const std::string& path,
+                              bool int_literals = false);
 
 absl::StatusOr<Value> ConvertSpecial(std::string_view key, simdjson::dom::element e,
                                      const std::string& path) {
@@ -57,13 +58,16 @@ absl::StatusOr<Value> ConvertSpecial(std::string_view key, simdjson::dom::elemen
                                      ", which must be a plain JSON number"));
 }
 
-absl::StatusOr<Value> Convert(simdjson::dom::element e, const std::string& path) {
+absl::StatusOr<Value> Convert(simdjson::dom::element e, const std::string& path,
+                              bool int_literals) {
   switch (e.type()) {
     case simdjson::dom::element_type::NULL_VALUE: return Value::Null();
     case simdjson::dom::element_type::BOOL: return Value::Boolean(e.get_bool().value_unsafe());
     case simdjson::dom::element_type::INT64:
+      if (int_literals) return Value::Int64(e.get_int64().value_unsafe());
       return Value::Float64(static_cast<double>(e.get_int64().value_unsafe()));
     case simdjson::dom::element_type::UINT64:
+      if (int_literals) return BadValue(path, "integer out of the int64 range");
       return Value::Float64(static_cast<double>(e.get_uint64().value_unsafe()));
     case simdjson::dom::element_type::DOUBLE: return Value::Float64(e.get_double().value_unsafe());
     case simdjson::dom::element_type::STRING:
@@ -73,7 +77,7 @@ absl::StatusOr<Value> Convert(simdjson::dom::element e, const std::string& path)
       size_t i = 0;
       simdjson::dom::array array = e.get_array().value_unsafe();
       for (simdjson::dom::element child : array) {
-        CVX_ASSIGN_OR_RETURN(Value v, Convert(child, absl::StrCat(path, "[", i++, "]")));
+        CVX_ASSIGN_OR_RETURN(Value v, Convert(child, absl::StrCat(path, "[", i++, "]"), int_literals));
         out.push_back(std::move(v));
       }
       return Value::FromArray(std::move(out));
@@ -95,7 +99,7 @@ absl::StatusOr<Value> Convert(simdjson::dom::element e, const std::string& path)
           return BadValue(path, absl::StrCat("field name \"", key,
                                              "\" starts with '$', which is reserved"));
         }
-        CVX_ASSIGN_OR_RETURN(Value v, Convert(field.value, child_path));
+        CVX_ASSIGN_OR_RETURN(Value v, Convert(field.value, child_path, int_literals));
         if (!out.emplace(std::move(key), std::move(v)).second) {
           return BadValue(path, absl::StrCat("duplicate field \"", AV(field.key), "\""));
         }
@@ -108,13 +112,19 @@ absl::StatusOr<Value> Convert(simdjson::dom::element e, const std::string& path)
 
 void AppendNumber(double d, std::string* out) { out->append(FormatJsNumber(d)); }
 
-void AppendJson(const Value& v, bool clean, std::string* out) {
+// kConvex: convex_encoded_json; kClean: clean JSON; kExport: the snapshot export format.
+enum class JsonMode { kConvex, kClean, kExport };
+
+void AppendJson(const Value& v, JsonMode mode, std::string* out) {
+  const bool clean = mode == JsonMode::kClean;
   switch (v.type()) {
     case ValueType::kNull: out->append("null"); return;
     case ValueType::kBoolean: out->append(v.boolean() ? "true" : "false"); return;
     case ValueType::kString: AppendJsonString(v.string(), out); return;
     case ValueType::kInt64:
-      if (clean) {
+      if (mode == JsonMode::kExport) {
+        out->append(std::to_string(v.int64()));
+      } else if (clean) {
         out->push_back('"');
         out->append(std::to_string(v.int64()));
         out->push_back('"');
@@ -127,7 +137,12 @@ void AppendJson(const Value& v, bool clean, std::string* out) {
     case ValueType::kFloat64: {
       double d = v.float64();
       bool special = std::isnan(d) || std::isinf(d) || (d == 0 && std::signbit(d));
-      if (!special) {
+      if (mode == JsonMode::kExport && !std::isnan(d) && !std::isinf(d)) {
+        // Always '.' or an exponent, so the reader knows it is not an int64.
+        std::string text = (d == 0 && std::signbit(d)) ? "-0.0" : FormatJsNumber(d);
+        if (text.find_first_of(".e") == std::string::npos) text += ".0";
+        out->append(text);
+      } else if (!special) {
         AppendNumber(d, out);
       } else if (clean) {
         if (std::isnan(d)) out->append("\"NaN\"");
@@ -157,7 +172,7 @@ void AppendJson(const Value& v, bool clean, std::string* out) {
       for (const Value& e : v.array()) {
         if (!first) out->push_back(',');
         first = false;
-        AppendJson(e, clean, out);
+        AppendJson(e, mode, out);
       }
       out->push_back(']');
       return;
@@ -170,7 +185,7 @@ void AppendJson(const Value& v, bool clean, std::string* out) {
         first = false;
         AppendJsonString(name, out);
         out->push_back(':');
-        AppendJson(field, clean, out);
+        AppendJson(field, mode, out);
       }
       out->push_back('}');
       return;
@@ -261,13 +276,33 @@ absl::StatusOr<Value> ParseConvexJson(std::string_view text) {
   return v;
 }
 
-std::string ToConvexJson(const Value& v) {
+absl::StatusOr<Value> ParseExportJson(std::string_view text) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::padded_string padded(text);
+  simdjson::dom::element root;
+  auto error = parser.parse(padded).get(root);
+  if (error != simdjson::SUCCESS) {
+    return InvalidArgument("InvalidJson",
+                           absl::StrCat("Invalid JSON: ", simdjson::error_message(error)));
+  }
+  CVX_ASSIGN_OR_RETURN(Value v, Convert(root, "", /*int_literals=*/true));
+  CVX_RETURN_IF_ERROR(ValidateValue(v));
+  return v;
+}
+
+std::string ToExportJson(const Value& v) {
   std::string out;
-  AppendJson(v, /*clean=*/false, &out);
+  AppendJson(v, JsonMode::kExport, &out);
   return out;
 }
 
-void AppendConvexJson(const Value& v, std::string* out) { AppendJson(v, false, out); }
+std::string ToConvexJson(const Value& v) {
+  std::string out;
+  AppendJson(v, JsonMode::kConvex, &out);
+  return out;
+}
+
+void AppendConvexJson(const Value& v, std::string* out) { AppendJson(v, JsonMode::kConvex, out); }
 
 namespace {
 void AppendPretty(const Value& v, int indent, std::string* out) {
@@ -318,7 +353,7 @@ std::string ToPrettyConvexJson(const Value& v) {
 
 std::string ToCleanJson(const Value& v) {
   std::string out;
-  AppendJson(v, /*clean=*/true, &out);
+  AppendJson(v, JsonMode::kClean, &out);
   return out;
 }
 

@@ -38,6 +38,16 @@ namespace cvx {
 // Convex value; the message says what and where. Also applies ValidateValue().
 [[nodiscard]] absl::StatusOr<Value> ParseConvexJson(std::string_view text);
 
+// The "clean lossless" JSON of Convex snapshot exports (generated_schema "uniform"):
+//   int64      a bare integer literal: 42
+//   float64    a number that always has '.' or an exponent: 1.0, -0.0, 1e+21;
+//              NaN and ±Inf as {"$float": "<b64>"}
+//   bytes      {"$bytes": "<b64>"}
+//   the rest   as convex_encoded_json (object keys sorted)
+// ParseExportJson reads it (integer literals are int64); errors as ParseConvexJson.
+[[nodiscard]] absl::StatusOr<Value> ParseExportJson(std::string_view text);
+std::string ToExportJson(const Value& v);
+
 // Writes `v` as convex_encoded_json (object keys in sorted order).
 std::string ToConvexJson(const Value& v);
 void AppendConvexJson(const Value& v, std::string* out);

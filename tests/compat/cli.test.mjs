@@ -229,3 +229,67 @@ test("a second server, a port in use and a corrupt data dir each fail with one c
     for (const d of [other, corrupt]) rmSync(d, { recursive: true, force: true });
   }
 });
+
+test("export then import into a fresh data dir keeps every ID, reference and type", () => {
+  const a = mkdtempSync(join(tmpdir(), "cvx-compat-cli-"));
+  const b = mkdtempSync(join(tmpdir(), "cvx-compat-cli-"));
+  const zip = join(a, "snapshot.zip");
+  try {
+    assert.equal(cli("run", "values:store",
+      '{"value":{"n":{"$integer":"BwAAAAAAAAA="},"f":1,"nz":{"$float":"AAAAAAAAAIA="},"b":{"$bytes":"AAE="}}}',
+      "--data", a).status, 0);
+    const user = JSON.parse(cli("run", "auth:create",
+      '{"input":{"model":"user","data":{"name":"Ada","email":"ada@example.com","createdAt":1,"updatedAt":1}}}',
+      "--data", a).stdout);
+    const msg = cli("run", "messages:send", '{"channel":"c","body":"hi"}',
+                    "--identity", JSON.stringify({ subject: user._id }), "--data", a);
+    assert.equal(msg.status, 0, msg.stderr);
+    const exp = cli("export", "--path", zip, "--data", a);
+    assert.equal(exp.status, 0, exp.stderr);
+    assert.match(exp.stderr, /^Exported 5 documents from \d+ tables to /);
+    const listing = spawnSync("unzip", ["-Z1", zip], { encoding: "utf8" }).stdout.split("\n");
+    for (const entry of ["README.md", "_tables/documents.jsonl", "blobs/documents.jsonl",
+                         "blobs/generated_schema.jsonl", "messages/documents.jsonl"]) {
+      assert.ok(listing.includes(entry), entry);
+    }
+    const blobLine = spawnSync("unzip", ["-p", zip, "blobs/documents.jsonl"], { encoding: "utf8" }).stdout;
+    assert.match(blobLine, /"value":\{"b":\{"\$bytes":"AAE="\},"f":1\.0,"n":7,"nz":-0\.0\}/);
+    assert.equal(spawnSync("unzip", ["-p", zip, "blobs/generated_schema.jsonl"], { encoding: "utf8" }).stdout,
+                 '"uniform"\n');
+
+    const imp = cli("import", zip, "--data", b);
+    assert.equal(imp.status, 0, imp.stderr);
+    assert.match(imp.stderr, /Added 5 documents to \d+ tables\./);
+    for (const table of ["blobs", "messages", "user", "organization", "member"]) {
+      assert.equal(cli("data", table, "--format", "jsonl", "--data", b).stdout,
+                   cli("data", table, "--format", "jsonl", "--data", a).stdout, table);
+    }
+    // The user kept its ID, so the message's author reference still resolves.
+    const [imported] = JSON.parse(cli("run", "auth:findMany", '{"model":"user"}', "--data", b).stdout).page;
+    assert.equal(imported._id, user._id);
+
+    // Modes: a non-empty table refuses a plain import and changes nothing; --replace swaps.
+    const again = cli("import", zip, "--data", b);
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, /Importing data from ".*" failed\nTable \w+ already exists\. Please choose a new table name or use replace\/append modes\./);
+    assert.equal(cli("import", "--replace", zip, "--data", b).status, 0);
+    assert.equal(cli("data", "blobs", "--format", "jsonl", "--data", b).stdout.trim().split("\n").length, 1);
+    // One table from JSON lines; --table is required for it and refused for a ZIP.
+    const lines = join(a, "extra.jsonl");
+    writeFileSync(lines, '{"value":1}\n{"value":"two"}\n');
+    assert.equal(cli("import", lines, "--data", b).status, 1);
+    assert.equal(cli("import", "--table", "blobs", zip, "--data", b).status, 1);
+    const appended = cli("import", "--append", "--table", "blobs", lines, "--data", b);
+    assert.equal(appended.status, 0, appended.stderr);
+    assert.equal(cli("data", "blobs", "--format", "jsonl", "--data", b).stdout.trim().split("\n").length, 3);
+    // A document that does not match the schema is refused with the table untouched.
+    writeFileSync(lines, '{"channel":1}\n');
+    const bad = cli("import", "--append", "--table", "messages", lines, "--data", b);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /does not match the schema/);
+    assert.equal(cli("import", join(a, "nope.csv"), "--data", b).status, 1);
+  } finally {
+    rmSync(a, { recursive: true, force: true });
+    rmSync(b, { recursive: true, force: true });
+  }
+});

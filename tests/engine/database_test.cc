@@ -557,3 +557,36 @@ TEST(BeginAtTest, OnlyRecentSnapshotsAreRetained) {
 
 }  // namespace
 }  // namespace cvx
+
+namespace cvx {
+namespace {
+
+TEST(DatabaseTest, InsertWithIdKeepsIdsAndCreationTimes) {
+  auto db = cvx::testing::OpenTestDb();
+  auto txn = db->Begin();
+  absl::StatusOr<DocumentId> made = txn->Insert("t", {{"a", Value::Float64(1)}});
+  ASSERT_TRUE(made.ok());
+  ASSERT_TRUE(txn->Commit().ok());
+  // Another document of the same table number, as a snapshot from elsewhere has.
+  DocumentId id = *made;
+  id.internal_id[0] ^= 0x5a;
+  auto t2 = db->Begin();
+  ASSERT_TRUE(t2->InsertWithId("t", id, 1234.5, {{"a", Value::Float64(2)}}).ok());
+  EXPECT_EQ(t2->InsertWithId("t", id, 1, {}).code(), absl::StatusCode::kAlreadyExists);
+  DocumentId foreign = id;
+  foreign.table_number += 7;
+  absl::Status conflict = t2->InsertWithId("t", foreign, 1, {});
+  EXPECT_EQ(conflict.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ErrorTag(conflict), "ImportConflict");
+  EXPECT_EQ(t2->InsertWithId("t", id, 1, {{"_id", Value::String("x")}}).code(),
+            absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(t2->Commit().ok());
+  auto t3 = db->Begin();
+  absl::StatusOr<std::optional<Document>> got = t3->Get(id);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->creation_time, 1234.5);
+  EXPECT_EQ((*got)->fields.at("a"), Value::Float64(2));
+}
+
+}  // namespace
+}  // namespace cvx

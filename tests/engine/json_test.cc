@@ -665,3 +665,43 @@ TEST(Base64Test, RandomRoundTrip) {
 
 }  // namespace
 }  // namespace cvx
+
+namespace cvx {
+namespace {
+
+// The snapshot export format (generated_schema "uniform"): integers stay int64, floats
+// always carry '.' or an exponent, special floats and bytes use the $ forms.
+TEST(ExportJsonTest, RoundTripsEveryValueKind) {
+  using ::cvx::testing::Arr;
+  using ::cvx::testing::F;
+  using ::cvx::testing::I;
+  using ::cvx::testing::Obj;
+  using ::cvx::testing::Str;
+  Value v = Obj({{"i", I(7)}, {"big", I(INT64_MIN)}, {"f", F(1)}, {"nz", F(-0.0)},
+                 {"half", F(0.5)}, {"e", F(1e21)}, {"nan", F(std::nan(""))},
+                 {"inf", F(-INFINITY)}, {"b", Value::Bytes(std::string("\x00\x01", 2))},
+                 {"s", Str("x\"y")}, {"a", Arr({I(1), F(2), Value::Null(), Value::Boolean(true)})}});
+  std::string text = ToExportJson(v);
+  EXPECT_NE(text.find("\"i\":7,"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"f\":1.0"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"nz\":-0.0"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"e\":1e+21"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"big\":-9223372036854775808"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"b\":{\"$bytes\":\"AAE=\"}"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"a\":[1,2.0,null,true]"), std::string::npos) << text;
+  absl::StatusOr<Value> back = ParseExportJson(text);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->Find("i")->type(), ValueType::kInt64);
+  EXPECT_EQ(back->Find("f")->type(), ValueType::kFloat64);
+  EXPECT_TRUE(std::signbit(back->Find("nz")->float64()));
+  EXPECT_TRUE(std::isnan(back->Find("nan")->float64()));
+  EXPECT_EQ(*back->Find("big"), I(INT64_MIN));
+  EXPECT_EQ(*back->Find("b"), Value::Bytes(std::string("\x00\x01", 2)));
+  EXPECT_EQ(back->Find("a")->array()[0].type(), ValueType::kInt64);
+  EXPECT_EQ(back->Find("a")->array()[1].type(), ValueType::kFloat64);
+  EXPECT_FALSE(ParseExportJson("18446744073709551615").ok());  // beyond int64
+  EXPECT_FALSE(ParseExportJson("{\"$weird\":1}").ok());
+}
+
+}  // namespace
+}  // namespace cvx

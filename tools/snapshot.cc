@@ -1,0 +1,283 @@
+#include "tools/snapshot.h"
+
+#include <zip.h>
+
+#include <deque>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "engine/base/error.h"
+#include "engine/base/status_macros.h"
+#include "engine/value/json.h"
+
+namespace cvx::tools {
+namespace {
+
+constexpr char kReadme[] =
+    "# Welcome to your Convex snapshot export!\n"
+    "\n"
+    "This ZIP file contains a snapshot of the tables in your Convex deployment, written by\n"
+    "convexlite in Convex's format: `_tables/documents.jsonl` lists the tables and their\n"
+    "numbers, and each `<table>/documents.jsonl` holds one document per line.\n"
+    "\n"
+    "Import it with `convexlite import` or `npx convex import`.\n";
+
+absl::Status Invalid(std::string message) {
+  return MakeError(absl::StatusCode::kInvalidArgument, "InvalidImport", std::move(message));
+}
+
+struct ZipDeleter {
+  void operator()(zip_t* z) const { zip_discard(z); }
+};
+using Zip = std::unique_ptr<zip_t, ZipDeleter>;
+
+// Every documents.jsonl of a ZIP, by table, with its decoding.
+struct TableFile {
+  std::string documents;
+  std::optional<std::string> generated_schema;
+};
+
+absl::StatusOr<std::string> ReadEntry(zip_t* z, zip_uint64_t index) {
+  zip_stat_t st;
+  if (zip_stat_index(z, index, 0, &st) != 0) return Invalid("cannot read the ZIP directory");
+  std::unique_ptr<zip_file_t, decltype(&zip_fclose)> f(zip_fopen_index(z, index, 0), zip_fclose);
+  if (!f) return Invalid(absl::StrCat("cannot open ", st.name, " in the ZIP"));
+  std::string out(st.size, '\0');
+  zip_int64_t n = zip_fread(f.get(), out.data(), out.size());
+  if (n < 0 || static_cast<zip_uint64_t>(n) != st.size) {
+    return Invalid(absl::StrCat("cannot read ", st.name, " in the ZIP"));
+  }
+  return out;
+}
+
+absl::StatusOr<std::map<std::string, TableFile>> ReadZip(const std::string& path) {
+  int error = 0;
+  Zip z(zip_open(path.c_str(), ZIP_RDONLY, &error));
+  if (!z) return Invalid(absl::StrCat("cannot open ", path, " as a ZIP file"));
+  std::map<std::string, TableFile> tables;
+  std::map<std::string, std::string> schemas;  // dir -> generated_schema.jsonl
+  zip_int64_t count = zip_get_num_entries(z.get(), 0);
+  for (zip_int64_t i = 0; i < count; ++i) {
+    std::string name = zip_get_name(z.get(), i, 0);
+    bool documents = absl::EndsWith(name, "/documents.jsonl") || name == "documents.jsonl";
+    bool schema = absl::EndsWith(name, "/generated_schema.jsonl");
+    if (!documents && !schema) continue;
+    std::string dir = name.substr(0, name.rfind('/') == std::string::npos ? 0 : name.rfind('/'));
+    if (absl::StrContains(dir, "_components/")) continue;  // child components: not supported
+    std::string table = dir.substr(dir.rfind('/') == std::string::npos ? 0 : dir.rfind('/') + 1);
+    if (table.empty() || table[0] == '_') continue;  // _tables, _storage
+    CVX_ASSIGN_OR_RETURN(std::string content, ReadEntry(z.get(), i));
+    if (documents) {
+      tables[table].documents = std::move(content);
+    } else {
+      tables[table].generated_schema = std::move(content);
+    }
+  }
+  return tables;
+}
+
+// The documents of one file: lines (or a JSON array), decoded per the generated schema.
+absl::StatusOr<std::vector<Value>> Decode(const std::string& name, const TableFile& file,
+                                          bool json_array) {
+  bool uniform = false;
+  if (file.generated_schema) {
+    std::string_view s = *file.generated_schema;
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
+    if (s != "\"uniform\"") {
+      return Invalid(absl::StrCat(
+          "table ", name, ": this snapshot uses the older generated_schema format, which "
+          "convexlite does not read yet; export it again with a current Convex"));
+    }
+    uniform = true;
+  }
+  std::vector<Value> docs;
+  auto parse = [&](std::string_view text) {
+    return uniform ? ParseExportJson(text) : ParseConvexJson(text);
+  };
+  if (json_array) {
+    CVX_ASSIGN_OR_RETURN(Value all, parse(file.documents));
+    if (!all.is_array()) return Invalid("a .json import must hold an array of documents");
+    docs = all.array();
+  } else {
+    size_t line_number = 0;
+    for (absl::string_view line : absl::StrSplit(file.documents, '\n')) {
+      ++line_number;
+      if (line.empty() || line == "\r") continue;
+      absl::StatusOr<Value> doc = parse(std::string_view(line.data(), line.size()));
+      if (!doc.ok()) {
+        return Invalid(absl::StrCat("table ", name, ", line ", line_number, ": ", doc.status().message()));
+      }
+      docs.push_back(std::move(*doc));
+    }
+  }
+  for (const Value& d : docs) {
+    if (!d.is_object()) return Invalid(absl::StrCat("table ", name, ": a document is not an object"));
+  }
+  return docs;
+}
+
+absl::StatusOr<size_t> ImportTable(Database& db, const SchemaDefinition& schema,
+                                   const std::string& table, const std::vector<Value>& docs,
+                                   ImportOptions::Mode mode) {
+  auto txn = db.Begin();
+  ScanRequest all;
+  all.table = table;
+  all.index = "by_id";
+  CVX_ASSIGN_OR_RETURN(ScanResult existing, txn->Scan(all));
+  if (!existing.documents.empty()) {
+    if (mode == ImportOptions::Mode::kRequireEmpty) {
+      return MakeError(absl::StatusCode::kFailedPrecondition, "ImportTableExists",
+                       absl::StrCat("Table ", table, " already exists. Please choose a new table "
+                                    "name or use replace/append modes."));
+    }
+    if (mode == ImportOptions::Mode::kReplace) {
+      for (const Document& d : existing.documents) CVX_RETURN_IF_ERROR(txn->Delete(d.id));
+    }
+  }
+  TableNameResolver resolver = [&txn](uint32_t n) { return txn->TableName(n); };
+  for (const Value& doc : docs) {
+    Object fields = doc.object();
+    std::optional<Value> id = fields.count("_id") ? std::optional<Value>(fields["_id"]) : std::nullopt;
+    std::optional<Value> created =
+        fields.count("_creationTime") ? std::optional<Value>(fields["_creationTime"]) : std::nullopt;
+    fields.erase("_id");
+    fields.erase("_creationTime");
+    CVX_RETURN_IF_ERROR(schema.CheckDocument(table, Value::FromObject(fields), resolver));
+    if (id && id->is_string()) {
+      CVX_ASSIGN_OR_RETURN(DocumentId parsed, DocumentId::Decode(id->string()));
+      double creation = created && created->is_float64() ? created->float64() : 0;
+      if (creation == 0) {
+        creation = static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count()) / 1000.0;
+      }
+      CVX_RETURN_IF_ERROR(txn->InsertWithId(table, parsed, creation, std::move(fields)));
+    } else {
+      CVX_RETURN_IF_ERROR(txn->Insert(table, std::move(fields)).status());
+    }
+  }
+  CVX_RETURN_IF_ERROR(txn->Commit());
+  return docs.size();
+}
+
+}  // namespace
+
+absl::StatusOr<ExportSummary> ExportSnapshot(Database& db, const std::string& path) {
+  auto txn = db.Begin();
+  std::vector<std::pair<uint32_t, std::string>> tables;
+  for (const std::string& name : db.TableNames()) {
+    if (name.empty() || name[0] == '_') continue;
+    CVX_ASSIGN_OR_RETURN(std::optional<uint32_t> number, txn->TableNumber(name));
+    if (number) tables.emplace_back(*number, name);
+  }
+  std::sort(tables.begin(), tables.end());
+  std::deque<std::string> buffers;  // alive until zip_close
+  std::vector<std::pair<std::string, const std::string*>> entries;
+  buffers.push_back(kReadme);
+  entries.emplace_back("README.md", &buffers.back());
+  std::string table_list;
+  for (const auto& [number, name] : tables) {
+    std::string line = "{\"name\":";
+    AppendJsonString(name, &line);
+    absl::StrAppend(&line, ",\"id\":", number, "}\n");
+    table_list += line;
+  }
+  buffers.push_back(std::move(table_list));
+  entries.emplace_back("_tables/documents.jsonl", &buffers.back());
+  ExportSummary summary;
+  for (const auto& [number, name] : tables) {
+    ScanRequest all;
+    all.table = name;
+    all.index = "by_id";
+    CVX_ASSIGN_OR_RETURN(ScanResult docs, txn->Scan(all));
+    std::string lines;
+    for (const Document& d : docs.documents) {
+      lines += ToExportJson(d.ToValue());
+      lines.push_back('\n');
+    }
+    summary.documents += docs.documents.size();
+    ++summary.tables;
+    buffers.push_back(std::move(lines));
+    entries.emplace_back(name + "/documents.jsonl", &buffers.back());
+    buffers.push_back("\"uniform\"\n");
+    entries.emplace_back(name + "/generated_schema.jsonl", &buffers.back());
+  }
+  std::string tmp = path + ".tmp";
+  int error = 0;
+  zip_t* z = zip_open(tmp.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &error);
+  if (z == nullptr) return absl::UnavailableError(absl::StrCat("cannot create ", path));
+  for (const auto& [name, data] : entries) {
+    zip_source_t* src = zip_source_buffer(z, data->data(), data->size(), 0);
+    zip_int64_t index = src ? zip_file_add(z, name.c_str(), src, ZIP_FL_ENC_UTF_8) : -1;
+    if (index < 0) {
+      if (src) zip_source_free(src);
+      zip_discard(z);
+      return absl::InternalError(absl::StrCat("cannot add ", name, " to ", path));
+    }
+    zip_set_file_compression(z, index, ZIP_CM_DEFLATE, 0);
+    zip_file_set_external_attributes(z, index, 0, ZIP_OPSYS_UNIX, 0100644u << 16);
+  }
+  if (zip_close(z) != 0) {
+    zip_discard(z);
+    return absl::UnavailableError(absl::StrCat("cannot write ", path));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::UnavailableError(absl::StrCat("cannot write ", path));
+  }
+  return summary;
+}
+
+absl::StatusOr<ImportSummary> ImportSnapshot(Database& db, const SchemaDefinition& schema,
+                                             const std::string& path,
+                                             const ImportOptions& options) {
+  std::map<std::string, TableFile> files;
+  bool json_array = false;
+  if (absl::EndsWith(path, ".zip")) {
+    if (options.table) return Invalid("--table cannot be used with a ZIP snapshot");
+    CVX_ASSIGN_OR_RETURN(files, ReadZip(path));
+  } else if (absl::EndsWith(path, ".jsonl") || absl::EndsWith(path, ".json")) {
+    if (!options.table) return Invalid("--table is required to import a .jsonl or .json file");
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return Invalid(absl::StrCat("cannot read ", path));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    files[*options.table].documents = ss.str();
+    json_array = absl::EndsWith(path, ".json");
+  } else {
+    return Invalid(absl::StrCat("cannot import ", path,
+                                ": the file must be a .zip snapshot, or .jsonl / .json with --table"));
+  }
+  // Without --replace or --append every target table must be empty: check them all before
+  // importing any, so a refused import changes nothing.
+  if (options.mode == ImportOptions::Mode::kRequireEmpty) {
+    auto txn = db.Begin();
+    for (const auto& [table, file] : files) {
+      ScanRequest first;
+      first.table = table;
+      first.index = "by_id";
+      first.limit = 1;
+      CVX_ASSIGN_OR_RETURN(ScanResult existing, txn->Scan(first));
+      if (!existing.documents.empty()) {
+        return MakeError(absl::StatusCode::kFailedPrecondition, "ImportTableExists",
+                         absl::StrCat("Table ", table, " already exists. Please choose a new "
+                                      "table name or use replace/append modes."));
+      }
+    }
+  }
+  ImportSummary summary;
+  for (const auto& [table, file] : files) {
+    CVX_ASSIGN_OR_RETURN(std::vector<Value> docs, Decode(table, file, json_array));
+    CVX_ASSIGN_OR_RETURN(size_t n, ImportTable(db, schema, table, docs, options.mode));
+    summary.documents += n;
+    ++summary.tables;
+    if (options.progress) options.progress(table, n);
+  }
+  return summary;
+}
+
+}  // namespace cvx::tools

@@ -1,0 +1,59 @@
+// File: tools/snapshot.h
+//
+// Convex snapshot export and import (docs/design/snapshots.md), on libzip:
+//
+//   snapshot.zip
+//     README.md
+//     _tables/documents.jsonl            {"name":"<table>","id":<table number>} per user table
+//     <table>/documents.jsonl            one document per line, ToExportJson (keys sorted,
+//                                        _id and _creationTime included)
+//     <table>/generated_schema.jsonl     "uniform"
+//
+// Import reads such ZIPs (tables named by the directory holding documents.jsonl; system
+// tables and components skipped), and `--table T` with a .jsonl (one document per line) or
+// .json (an array) file. Documents keep their _id (and _creationTime when it is a
+// float64): a snapshot from one convexlite imports into another with every ID and
+// reference intact, and IDs whose table number does not match fail ("ImportConflict").
+// Each table is one transaction, checked against the schema; a non-empty table needs
+// kReplace or kAppend.
+
+#ifndef CVX_TOOLS_SNAPSHOT_H_
+#define CVX_TOOLS_SNAPSHOT_H_
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "engine/database.h"
+#include "schema/schema.h"
+
+namespace cvx::tools {
+
+struct ExportSummary {
+  size_t tables = 0;
+  size_t documents = 0;
+};
+[[nodiscard]] absl::StatusOr<ExportSummary> ExportSnapshot(Database& db, const std::string& path);
+
+struct ImportOptions {
+  enum class Mode { kRequireEmpty, kReplace, kAppend } mode = Mode::kRequireEmpty;
+  std::optional<std::string> table;  // required for .jsonl/.json, refused for .zip
+  // Called after each table: (table, documents imported).
+  std::function<void(const std::string&, size_t)> progress;
+};
+struct ImportSummary {
+  size_t tables = 0;
+  size_t documents = 0;
+};
+// Errors: kInvalidArgument (unknown file type, --table misuse, malformed lines),
+// kFailedPrecondition ("Table X already exists. ..."; ImportConflict; schema violations).
+// Tables imported before a failing one stay imported; the failing one is untouched.
+[[nodiscard]] absl::StatusOr<ImportSummary> ImportSnapshot(Database& db,
+                                                           const SchemaDefinition& schema,
+                                                           const std::string& path,
+                                                           const ImportOptions& options);
+
+}  // namespace cvx::tools
+
+#endif  // CVX_TOOLS_SNAPSHOT_H_
