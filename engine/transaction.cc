@@ -274,7 +274,8 @@ absl::Status Transaction::ApplyWrite(const DocumentId& id, std::optional<Documen
   return absl::OkStatus();
 }
 
-absl::StatusOr<DocumentId> Transaction::Insert(std::string_view table, Object fields) {
+absl::StatusOr<const TableInfo*> Transaction::TableForInsert(std::string_view table,
+                                                              const Object& fields) {
   CVX_RETURN_IF_ERROR(CheckUsable());
   if (fields.count("_id") || fields.count(kCreationTime)) {
     return InvalidArgument("InvalidFieldName",
@@ -282,9 +283,12 @@ absl::StatusOr<DocumentId> Transaction::Insert(std::string_view table, Object fi
   }
   CVX_RETURN_IF_ERROR(ValidateDocumentFields(fields));
   CVX_ASSIGN_OR_RETURN(const TableInfo* info, LookupTable(table));
-  if (info == nullptr) {
-    CVX_ASSIGN_OR_RETURN(info, CreateTable(table));
-  }
+  if (info == nullptr) return CreateTable(table);
+  return info;
+}
+
+absl::StatusOr<DocumentId> Transaction::Insert(std::string_view table, Object fields) {
+  CVX_ASSIGN_OR_RETURN(const TableInfo* info, TableForInsert(table, fields));
   // A per-thread generator seeded from the OS. (Not absl::BitGen: its shared seed pool
   // lives in Debian's uninstrumented abseil, which TSan cannot see synchronize.)
   thread_local std::mt19937_64 gen(std::random_device{}() ^
@@ -308,16 +312,7 @@ absl::StatusOr<DocumentId> Transaction::Insert(std::string_view table, Object fi
 
 absl::Status Transaction::InsertWithId(std::string_view table, const DocumentId& id,
                                        double creation_time, Object fields) {
-  CVX_RETURN_IF_ERROR(CheckUsable());
-  if (fields.count("_id") || fields.count(kCreationTime)) {
-    return InvalidArgument("InvalidFieldName",
-                           "System fields _id and _creationTime are passed separately");
-  }
-  CVX_RETURN_IF_ERROR(ValidateDocumentFields(fields));
-  CVX_ASSIGN_OR_RETURN(const TableInfo* info, LookupTable(table));
-  if (info == nullptr) {
-    CVX_ASSIGN_OR_RETURN(info, CreateTable(table));
-  }
+  CVX_ASSIGN_OR_RETURN(const TableInfo* info, TableForInsert(table, fields));
   if (id.table_number != info->number) {
     return MakeError(absl::StatusCode::kFailedPrecondition, "ImportConflict",
                      absl::StrCat("Document ", id.Encode(), " cannot be imported into table \"",

@@ -179,6 +179,10 @@ class Transaction {
                                                                size_t* bytes);
   absl::StatusOr<const engine_internal::TableInfo*> LookupTable(std::string_view table);
   absl::StatusOr<const engine_internal::TableInfo*> CreateTable(std::string_view table);
+  // Insert's checks (usable, no system fields, valid fields), then the table, created when
+  // missing.
+  absl::StatusOr<const engine_internal::TableInfo*> TableForInsert(std::string_view table,
+                                                                   const Object& fields);
   absl::StatusOr<uint32_t> AllocateIndexId();
   absl::Status ApplyWrite(const DocumentId& id, std::optional<Document> after);
   void IndexKeysOf(const engine_internal::TableInfo& table, const Document& doc,

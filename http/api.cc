@@ -1,5 +1,7 @@
 #include "http/api.h"
 
+#include "functions/auth/crypto.h"
+
 #include <random>
 
 #include "absl/strings/ascii.h"
@@ -12,7 +14,6 @@
 #include "engine/base/error.h"
 #include "engine/base/status_macros.h"
 #include "engine/value/json.h"
-#include "openssl/crypto.h"
 
 namespace cvx {
 namespace {
@@ -36,10 +37,6 @@ std::string RequestId() {
   uint64_t bits = rng();
   for (int i = 0; i < 16; ++i) id.push_back(kHex[(bits >> (4 * i)) & 0xf]);
   return id;
-}
-
-bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 std::string Encode(const Value& v, const std::string& format) {
@@ -197,7 +194,7 @@ absl::StatusOr<ApiHandler::Caller> ApiHandler::Authenticate(const HttpRequest& r
       acting_as = key.substr(colon + 1);
       key = key.substr(0, colon);
     }
-    if (options_.admin_key.empty() || !ConstantTimeEquals(key, options_.admin_key)) {
+    if (options_.admin_key.empty() || !auth::ConstantTimeEquals(key, options_.admin_key)) {
       return MakeError(absl::StatusCode::kUnauthenticated, "BadAdminKey",
                        "The provided admin key was invalid for this instance");
     }

@@ -11,6 +11,7 @@
 #include "engine/value/json.h"
 #include "engine/value/value.h"
 #include "functions/auth/jwt.h"
+#include "functions/auth/openssl_keys.h"
 #include "openssl/bn.h"
 #include "openssl/core_names.h"
 #include "openssl/crypto.h"
@@ -147,10 +148,8 @@ bool ChaChaPoly(bool encrypt, std::string_view key32, std::string_view nonce24,
 
 // ---- RSA JWK ----
 
-struct PkeyDeleter {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
+using auth_internal::KeyFromParams;
+using auth_internal::Pkey;
 
 struct BnDeleter {
   void operator()(BIGNUM* b) const { BN_clear_free(b); }
@@ -203,15 +202,10 @@ absl::StatusOr<Pkey> PrivateKeyFromJwk(std::string_view jwk_json) {
     OSSL_PARAM_BLD_push_BN(bld.get(), param, bns.back().get());
   }
   OSSL_PARAM* params = OSSL_PARAM_BLD_to_param(bld.get());
-  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr);
-  EVP_PKEY* key = nullptr;
-  if (ctx && EVP_PKEY_fromdata_init(ctx) > 0) {
-    EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_KEYPAIR, params);
-  }
-  EVP_PKEY_CTX_free(ctx);
+  Pkey key = KeyFromParams("RSA", EVP_PKEY_KEYPAIR, params);
   OSSL_PARAM_free(params);
-  if (key == nullptr) return absl::InvalidArgumentError("invalid RSA private JWK");
-  return Pkey(key);
+  if (!key) return absl::InvalidArgumentError("invalid RSA private JWK");
+  return key;
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "engine/base/error.h"
 #include "engine/base/status_macros.h"
 #include "engine/value/json.h"
+#include "functions/auth/openssl_keys.h"
 #include "openssl/bn.h"
 #include "openssl/core_names.h"
 #include "openssl/ecdsa.h"
@@ -27,10 +28,8 @@ absl::Status Invalid(std::string_view why) {
                    absl::StrCat("Could not verify token: ", AV(why)));
 }
 
-struct PkeyDeleter {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
+using auth_internal::KeyFromParams;
+using auth_internal::Pkey;
 
 // RSA public key from JWK n/e.
 Pkey RsaKey(const std::string& n, const std::string& e) {
@@ -40,17 +39,12 @@ Pkey RsaKey(const std::string& n, const std::string& e) {
   OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n);
   OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e);
   OSSL_PARAM* params = OSSL_PARAM_BLD_to_param(bld);
-  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr);
-  EVP_PKEY* key = nullptr;
-  if (ctx && EVP_PKEY_fromdata_init(ctx) > 0) {
-    EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params);
-  }
-  EVP_PKEY_CTX_free(ctx);
+  Pkey key = KeyFromParams("RSA", EVP_PKEY_PUBLIC_KEY, params);
   OSSL_PARAM_free(params);
   OSSL_PARAM_BLD_free(bld);
   BN_free(bn_n);
   BN_free(bn_e);
-  return Pkey(key);
+  return key;
 }
 
 // P-256 public key from JWK x/y.
@@ -61,13 +55,7 @@ Pkey EcKey(const std::string& x, const std::string& y) {
       OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>("prime256v1"), 0),
       OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()),
       OSSL_PARAM_construct_end()};
-  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr);
-  EVP_PKEY* key = nullptr;
-  if (ctx && EVP_PKEY_fromdata_init(ctx) > 0) {
-    EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params);
-  }
-  EVP_PKEY_CTX_free(ctx);
-  return Pkey(key);
+  return KeyFromParams("EC", EVP_PKEY_PUBLIC_KEY, params);
 }
 
 Pkey Ed25519Key(const std::string& x) {
