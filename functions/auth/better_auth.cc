@@ -418,7 +418,8 @@ Value BetterAuth::JwksRowsValue(const JwksRow& row) {
                                               {"alg", Value::String("RS256")}})});
 }
 
-absl::StatusOr<JwksRow> BetterAuth::LatestJwks(MutationCtx& ctx, std::string_view secret) {
+absl::StatusOr<JwksRow> BetterAuth::LatestJwks(MutationCtx& ctx, std::string_view secret,
+                                               std::optional<JwkPair>* generated) {
   Adapter db = MakeAdapter(ctx);
   CVX_ASSIGN_OR_RETURN(std::vector<Value> rows,
                        db.FindMany("jwks", {}, 1, SortBy{"createdAt", true}));
@@ -428,7 +429,13 @@ absl::StatusOr<JwksRow> BetterAuth::LatestJwks(MutationCtx& ctx, std::string_vie
     usable = expires == nullptr || expires->is_null() || Num(rows[0], "expiresAt") > ctx.Now();
   }
   if (!usable) {
-    CVX_ASSIGN_OR_RETURN(JwkPair pair, GenerateRsaJwk());
+    std::optional<JwkPair> local;
+    if (generated == nullptr) generated = &local;
+    if (!*generated) {
+      CVX_ASSIGN_OR_RETURN(JwkPair fresh, GenerateRsaJwk());
+      *generated = std::move(fresh);
+    }
+    const JwkPair& pair = **generated;
     CVX_ASSIGN_OR_RETURN(
         Value row,
         db.Create("jwks", {{"publicKey", Value::String(pair.public_jwk)},
@@ -753,28 +760,19 @@ absl::StatusOr<HttpActionResponse> BetterAuth::Handle(ActionCtx& actx,
     };
     // The Convex plugin's JWT for a session.
     auto mint_jwt = [&](const Value& session, const Value& user) -> absl::StatusOr<std::string> {
-      Adapter jwks_db = MakeAdapter(ctx);
       // A static JWKS (the JWKS variable holding getLatestJwks rows, as the seed passes
       // `jwks: process.env.JWKS` to the Convex plugin) signs instead of the table.
-      std::vector<Value> rows = StaticJwks(ctx);
-      if (rows.empty()) {
-        CVX_ASSIGN_OR_RETURN(rows, jwks_db.FindMany("jwks", {}, 1, SortBy{"createdAt", true}));
-      }
-      if (rows.empty()) {
-        if (!generated_key) {
-          CVX_ASSIGN_OR_RETURN(JwkPair pair, GenerateRsaJwk());
-          generated_key = std::move(pair);
-        }
-        CVX_ASSIGN_OR_RETURN(
-            Value row,
-            jwks_db.Create("jwks", {{"publicKey", Value::String(generated_key->public_jwk)},
-                                    {"privateKey", Value::String(JsonString(SymmetricEncrypt(
-                                                       config.secret, generated_key->private_jwk)))},
-                                    {"createdAt", Value::Float64(now)}}));
-        rows = {row};
+      std::string kid, private_key;
+      if (std::vector<Value> rows = StaticJwks(ctx); !rows.empty()) {
+        kid = Str(rows[0], "id");
+        private_key = Str(rows[0], "privateKey");
+      } else {
+        CVX_ASSIGN_OR_RETURN(JwksRow row, LatestJwks(ctx, config.secret, &generated_key));
+        kid = row.id;
+        private_key = row.private_key;
       }
       CVX_ASSIGN_OR_RETURN(std::shared_ptr<const RsaSigner> signer,
-                           Signer(Str(rows[0], "id"), Str(rows[0], "privateKey"), config.secret));
+                           Signer(kid, private_key, config.secret));
       int64_t iat = static_cast<int64_t>(std::floor(now / 1000));
       std::string out = "{";
       for (const FieldSpec& f : user_model->fields) {
@@ -790,7 +788,7 @@ absl::StatusOr<HttpActionResponse> BetterAuth::Handle(ActionCtx& actx,
                       ",\"aud\":\"convex\",\"exp\":", iat + static_cast<int64_t>(options_.jwt_expiration_s),
                       ",\"sub\":", JsonString(Str(user, "id")), "}");
       return signer->Sign(
-          absl::StrCat("{\"alg\":\"RS256\",\"kid\":", JsonString(Str(rows[0], "id")), "}"), out);
+          absl::StrCat("{\"alg\":\"RS256\",\"kid\":", JsonString(kid), "}"), out);
     };
     auto set_jwt_cookie = [&](const Value& session, const Value& user) -> absl::Status {
       CVX_ASSIGN_OR_RETURN(std::string jwt, mint_jwt(session, user));

@@ -113,8 +113,10 @@ class BetterAuth {
   // {authorization: "Bearer <session token>", x-forwarded-for: <ipAddress>} for a session.
   static std::map<std::string, std::string> GetHeaders(const Value& session);
 
-  // The newest key row, creating one when there is none (or the newest expired).
-  [[nodiscard]] absl::StatusOr<JwksRow> LatestJwks(MutationCtx& ctx, std::string_view secret);
+  // The newest key row, creating one when there is none (or the newest expired). A key
+  // generated here is kept in `*generated` (when given) and reused by a retried transaction.
+  [[nodiscard]] absl::StatusOr<JwksRow> LatestJwks(MutationCtx& ctx, std::string_view secret,
+                                                   std::optional<JwkPair>* generated = nullptr);
   // getLatestJwks / rotateKeys output: [{id, publicKey, privateKey, createdAt, alg}].
   static Value JwksRowsValue(const JwksRow& row);
   // Converts a JWKS env value (getLatestJwks output rows, or a {keys} document) into a
