@@ -15,10 +15,11 @@ namespace {
 
 constexpr char kByRequest[] = "by_request";
 
-Value Version(uint32_t query_set, uint32_t identity, uint64_t ts) {
-  return Value::FromObject({{"querySet", Value::Float64(query_set)},
-                            {"identity", Value::Float64(identity)},
-                            {"ts", Value::String(EncodeTs(ts))}});
+// {"identity":N,"querySet":N,"ts":"<base64>"}: the text ToConvexJson gives the
+// StateVersion object, built directly since it is written twice per frame.
+std::string VersionJson(uint32_t query_set, uint32_t identity, uint64_t ts) {
+  return absl::StrCat("{\"identity\":", identity, ",\"querySet\":", query_set, ",\"ts\":\"",
+                      EncodeTs(ts), "\"}");
 }
 
 Value LogLines(const std::vector<std::string>& lines) {
@@ -92,11 +93,10 @@ void SyncSession::OnMessage(std::string text) {
   });
 }
 
-void SyncSession::OnCommit(const CommitInfo& commit) {
+void SyncSession::OnCommit(const std::shared_ptr<const CommitInfo>& commit) {
   {
     std::lock_guard<std::mutex> lock(pending_mu_);
-    pending_keys_.insert(pending_keys_.end(), commit.written_keys.begin(), commit.written_keys.end());
-    pending_ts_ = std::max(pending_ts_, commit.ts);
+    pending_commits_.push_back(commit);
     if (refresh_scheduled_) return;
     refresh_scheduled_ = true;
   }
@@ -106,6 +106,11 @@ void SyncSession::OnCommit(const CommitInfo& commit) {
 void SyncSession::OnClosed() {
   OnStrand([this] { closed_ = true; });
   hub_->Remove(this);
+}
+
+void SyncSession::UpdateCacheKey(Subscription& sub) const {
+  sub.cache_key = absl::StrCat(sub.key_base, "\n", identity_key_, "\n", admin_ ? "admin" : "", "\n",
+                               sub.journal.value_or(""));
 }
 
 void SyncSession::Send(const Value& message) {
@@ -164,6 +169,7 @@ void SyncSession::HandleModifyQuerySet(const Value& message) {
       sub.key_base = absl::StrCat(sub.udf_path, "\n", ToConvexJson(sub.args));
       const Value* journal = mod.Find("journal");
       if (journal && journal->is_string()) sub.journal = journal->string();
+      UpdateCacheKey(sub);
       removed_.erase(*query_id);
       queries_.emplace(*query_id, std::move(sub));
     } else if (kind->string() == "Remove") {
@@ -351,11 +357,20 @@ void SyncSession::HandleAuthenticate(const Value& message) {
 }
 
 void SyncSession::Transition(bool force, uint64_t min_ts) {
-  std::vector<std::string> keys;
+  std::vector<std::shared_ptr<const CommitInfo>> commits;
   {
     std::lock_guard<std::mutex> lock(pending_mu_);
-    keys.swap(pending_keys_);
+    commits.swap(pending_commits_);
     refresh_scheduled_ = false;
+  }
+  auto written = [&commits](const Subscription& sub) {
+    for (const auto& commit : commits) {
+      if (ReadSetIntersects(sub.read_set, commit->written_keys)) return true;
+    }
+    return false;
+  };
+  if (identity_changed_) {
+    for (auto& [query_id, sub] : queries_) UpdateCacheKey(sub);
   }
   std::vector<std::string> modifications;
   uint64_t ts = 0;
@@ -364,11 +379,9 @@ void SyncSession::Transition(bool force, uint64_t min_ts) {
     ts = std::max({runner_->db().LatestTs(), sent_ts_, min_ts});
     bool retry = false;
     for (auto& [query_id, sub] : queries_) {
-      bool needed = sub.fresh || identity_changed_ || ReadSetIntersects(sub.read_set, keys);
+      bool needed = sub.fresh || identity_changed_ || written(sub);
       if (!needed) continue;
-      std::string cache_key = absl::StrCat(sub.key_base, "\n", identity_key_, "\n",
-                                           admin_ ? "admin" : "", "\n", sub.journal.value_or(""));
-      std::shared_ptr<const SyncHub::CachedQuery> entry = hub_->Cached(ts, cache_key);
+      std::shared_ptr<const SyncHub::CachedQuery> entry = hub_->Cached(ts, sub.cache_key);
       if (entry == nullptr) {
         CallOptions options;
         options.identity = identity_;
@@ -403,11 +416,14 @@ void SyncSession::Transition(bool force, uint64_t min_ts) {
         fresh->hash = fingerprint.empty() ? absl::HashOf(json) : absl::HashOf(fingerprint);
         fresh->fields_json = json.substr(1, json.size() - 2);  // drop the braces
         entry = fresh;
-        hub_->Cache(ts, cache_key, entry);
+        hub_->Cache(ts, sub.cache_key, entry);
       }
       if (entry->result.ok()) {
         sub.read_set = entry->result->read_set;
-        if (entry->result->journal) sub.journal = entry->result->journal;
+        if (entry->result->journal && entry->result->journal != sub.journal) {
+          sub.journal = entry->result->journal;
+          UpdateCacheKey(sub);
+        }
       }
       sub.fresh = false;
       if (sub.last_hash != entry->hash) {
@@ -426,8 +442,8 @@ void SyncSession::Transition(bool force, uint64_t min_ts) {
   if (!force && modifications.empty() && !versions_changed) return;
   if (!closed_) {
     send_(absl::StrCat("{\"type\":\"Transition\",\"startVersion\":",
-                       ToConvexJson(Version(sent_query_set_, sent_identity_, sent_ts_)),
-                       ",\"endVersion\":", ToConvexJson(Version(query_set_version_, identity_version_, ts)),
+                       VersionJson(sent_query_set_, sent_identity_, sent_ts_),
+                       ",\"endVersion\":", VersionJson(query_set_version_, identity_version_, ts),
                        ",\"modifications\":[", absl::StrJoin(modifications, ","), "]}"));
   }
   sent_query_set_ = query_set_version_;
@@ -441,14 +457,9 @@ absl::Status SyncHub::Prepare(Database& db) {
 
 SyncHub::SyncHub(Database* db) : db_(db) {
   listener_ = db_->AddCommitListener([this](const CommitInfo& commit) {
-    std::vector<std::shared_ptr<SyncSession>> live;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (auto& [ptr, weak] : sessions_) {
-        if (auto s = weak.lock()) live.push_back(std::move(s));
-      }
-    }
-    for (auto& s : live) s->OnCommit(commit);
+    auto shared = std::make_shared<const CommitInfo>(commit);
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [ptr, session] : sessions_) session->OnCommit(shared);
   });
 }
 

@@ -51,8 +51,8 @@ class SyncSession : public std::enable_shared_from_this<SyncSession> {
 
   // Called by the transport for each text frame, in order.
   void OnMessage(std::string text);
-  // Called by the hub after each commit.
-  void OnCommit(const CommitInfo& commit);
+  // Called by the hub after each commit (quick: records it and schedules one Transition).
+  void OnCommit(const std::shared_ptr<const CommitInfo>& commit);
   // Called by the transport when the socket is gone.
   void OnClosed();
 
@@ -60,7 +60,8 @@ class SyncSession : public std::enable_shared_from_this<SyncSession> {
   struct Subscription {
     std::string udf_path;
     Value args;
-    std::string key_base;  // udf path and encoded args, for the hub's result cache
+    std::string key_base;  // udf path and encoded args
+    std::string cache_key;  // key_base + identity + journal: the hub's result-cache key
     std::optional<std::string> journal;
     std::vector<std::pair<std::string, std::string>> read_set;
     std::optional<size_t> last_hash;  // of the last result sent
@@ -76,6 +77,8 @@ class SyncSession : public std::enable_shared_from_this<SyncSession> {
   // Recomputes what changed and sends a Transition (always when `force`).
   void Transition(bool force, uint64_t min_ts);
   void Fail(int code, const std::string& reason);
+  // Recomputes sub.cache_key from the subscription, identity and journal.
+  void UpdateCacheKey(Subscription& sub) const;
   void Send(const Value& message);
   template <typename F>
   void OnStrand(F&& f);
@@ -103,10 +106,9 @@ class SyncSession : public std::enable_shared_from_this<SyncSession> {
   bool identity_changed_ = false;
   bool closed_ = false;
 
-  // Written keys of commits not yet looked at (guarded by pending_mu_).
+  // Commits not yet looked at (guarded by pending_mu_); shared by all sessions.
   std::mutex pending_mu_;
-  std::vector<std::string> pending_keys_;
-  uint64_t pending_ts_ = 0;
+  std::vector<std::shared_ptr<const CommitInfo>> pending_commits_;
   bool refresh_scheduled_ = false;
 };
 
@@ -142,7 +144,9 @@ class SyncHub {
   Database* db_;
   int listener_ = -1;
   std::mutex mu_;
-  std::map<const SyncSession*, std::weak_ptr<SyncSession>> sessions_;  // guarded by mu_
+  // Live sessions; removed by OnClosed. Guarded by mu_, which the commit listener holds
+  // while it hands the commit to each (SyncSession::OnCommit is quick and never calls back).
+  std::map<const SyncSession*, std::shared_ptr<SyncSession>> sessions_;
 };
 
 }  // namespace cvx
