@@ -9,8 +9,8 @@
 //     return cvx::tools::Main(app, argc, argv);
 //   }
 //
-// Commands today: `dev`. Others (run, env, data, export, import, auth) arrive with
-// issue #6.
+// Commands: dev, run, env, data, export, import, auth (docs/guides/getting-started.md).
+// docs/examples/todo is a complete program built this way.
 
 #ifndef CVX_TOOLS_CLI_H_
 #define CVX_TOOLS_CLI_H_
