@@ -355,6 +355,15 @@ absl::Status Database::Impl::Commit(CommitRequest* request) {
       }
     }
     for (const auto& table : r->catalog_changes) {
+      // A renumbered table (snapshot import) leaves its old number, unless another table
+      // of this commit has taken it already.
+      if (auto old = catalog->by_name.find(table->name);
+          old != catalog->by_name.end() && old->second->number != table->number) {
+        auto held = catalog->by_number.find(old->second->number);
+        if (held != catalog->by_number.end() && held->second->name == table->name) {
+          catalog->by_number.erase(held);
+        }
+      }
       catalog->by_name[table->name] = table;
       catalog->by_number[table->number] = table;
       catalog_changed = true;

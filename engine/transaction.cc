@@ -202,7 +202,18 @@ absl::StatusOr<uint32_t> Transaction::AllocateIndexId() {
   return next;
 }
 
-absl::StatusOr<const TableInfo*> Transaction::CreateTable(std::string_view table) {
+std::optional<std::string> Transaction::TableHolding(uint32_t number) const {
+  for (const auto& [name, info] : table_changes_) {
+    if (info->number == number) return name;
+  }
+  auto it = snapshot_->catalog->by_number.find(number);
+  if (it == snapshot_->catalog->by_number.end()) return std::nullopt;
+  // A table renumbered in this transaction no longer holds its old number.
+  if (table_changes_.count(it->second->name)) return std::nullopt;
+  return it->second->name;
+}
+
+absl::StatusOr<const TableInfo*> Transaction::CreateTable(std::string_view table, uint32_t number) {
   if (!IsValidIdentifier(table)) {
     return InvalidArgument("InvalidTableName",
                            absl::StrCat("Invalid table name: \"", AV(table),
@@ -212,15 +223,12 @@ absl::StatusOr<const TableInfo*> Transaction::CreateTable(std::string_view table
   // Choosing a number reads the whole catalog, so two creations conflict.
   std::string prefix = key_layout::TablePrefix();
   RecordRead(prefix, RangeEnd(prefix));
-  uint32_t number = kFirstUserTableNumber;
-  auto taken = [&](uint32_t n) {
-    if (snapshot_->catalog->by_number.count(n)) return true;
-    for (const auto& [name, info] : table_changes_) {
-      if (info->number == n) return true;
-    }
-    return false;
-  };
-  while (taken(number)) ++number;
+  if (number == 0) {
+    // System tables (`_` names) take numbers below the user range, as in Convex, so that
+    // every user number stays free for the tables a snapshot import brings.
+    number = table[0] == '_' ? kFirstSystemTableNumber : kFirstUserTableNumber;
+    while (TableHolding(number)) ++number;
+  }
   auto info = std::make_shared<TableInfo>();
   info->name = std::string(table);
   info->number = number;
@@ -232,6 +240,46 @@ absl::StatusOr<const TableInfo*> Transaction::CreateTable(std::string_view table
   raw_writes_[key_layout::IndexesKey(number)] = info->IndexesJson();
   table_changes_[info->name] = info;
   return info.get();
+}
+
+absl::Status Transaction::AssignTableNumber(std::string_view table, uint32_t number) {
+  CVX_RETURN_IF_ERROR(CheckUsable());
+  if (number < kFirstUserTableNumber) {
+    return InvalidArgument("InvalidId", absl::StrCat("Table number ", number, " for table \"", AV(table),
+                                                     "\" is not a user table number"));
+  }
+  CVX_ASSIGN_OR_RETURN(const TableInfo* info, LookupTable(table));
+  if (info != nullptr && info->number == number) return absl::OkStatus();
+  std::string prefix = key_layout::TablePrefix();
+  RecordRead(prefix, RangeEnd(prefix));
+  if (std::optional<std::string> holder = TableHolding(number); holder && *holder != table) {
+    return MakeError(absl::StatusCode::kFailedPrecondition, "TableConflict",
+                     absl::StrCat("New table `", AV(table), "` has IDs that conflict with existing table `",
+                                  *holder, "` (table number ", number, ")"));
+  }
+  if (info == nullptr) return CreateTable(table, number).status();
+  ScanRequest any;
+  any.table = std::string(table);
+  any.index = "by_id";
+  any.limit = 1;
+  CVX_ASSIGN_OR_RETURN(ScanResult rows, Scan(any));
+  if (!rows.documents.empty()) {
+    return MakeError(absl::StatusCode::kFailedPrecondition, "TableNumberConflict",
+                     absl::StrCat("table ", AV(table), " wants table number ", number,
+                                  " but was already assigned ", info->number));
+  }
+  // Same indexes (index entries are keyed by index id, not by table number).
+  auto renumbered = std::make_shared<TableInfo>(*info);
+  renumbered->number = number;
+  std::string number_bytes;
+  key_layout::AppendU32(number, &number_bytes);
+  raw_writes_[key_layout::TableKey(table)] = number_bytes;
+  // The old number's index list goes unless another table takes that number here.
+  std::string old_key = key_layout::IndexesKey(info->number);
+  if (!TableHolding(info->number) || *TableHolding(info->number) == table) raw_writes_[old_key] = std::nullopt;
+  raw_writes_[key_layout::IndexesKey(number)] = renumbered->IndexesJson();
+  table_changes_[renumbered->name] = renumbered;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<Document>> Transaction::Get(const DocumentId& id) {

@@ -123,6 +123,15 @@ class Transaction {
   [[nodiscard]] absl::Status InsertWithId(std::string_view table, const DocumentId& id,
                                           double creation_time, Object fields);
 
+  // Gives `table` the table number `number` (snapshot import, as Convex's
+  // assign_table_numbers does, so imported IDs keep working): creates the table with it
+  // when missing; renumbers an existing table that is empty in this transaction (its rows
+  // deleted here count). Tables renumbered in one transaction may swap numbers.
+  // Errors: kInvalidArgument "InvalidId" for a number below the user range;
+  // kFailedPrecondition "TableConflict" when another table holds `number`, and
+  // "TableNumberConflict" when `table` has another number and still has documents.
+  [[nodiscard]] absl::Status AssignTableNumber(std::string_view table, uint32_t number);
+
   // Replaces the fields of an existing document. kNotFound "DocumentNotFound" if missing.
   [[nodiscard]] absl::Status Replace(const DocumentId& id, Object fields);
 
@@ -178,7 +187,11 @@ class Transaction {
   absl::StatusOr<std::optional<Document>> ReadSnapshotDocument(const DocumentId& id,
                                                                size_t* bytes);
   absl::StatusOr<const engine_internal::TableInfo*> LookupTable(std::string_view table);
-  absl::StatusOr<const engine_internal::TableInfo*> CreateTable(std::string_view table);
+  // Creates `table` with `number`, or with the lowest free user number when 0.
+  absl::StatusOr<const engine_internal::TableInfo*> CreateTable(std::string_view table,
+                                                                uint32_t number = 0);
+  // The table that holds `number` as this transaction sees the catalog, or nullopt.
+  std::optional<std::string> TableHolding(uint32_t number) const;
   // Insert's checks (usable, no system fields, valid fields), then the table, created when
   // missing.
   absl::StatusOr<const engine_internal::TableInfo*> TableForInsert(std::string_view table,

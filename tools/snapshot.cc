@@ -13,6 +13,8 @@
 #include "absl/strings/str_split.h"
 #include "engine/base/error.h"
 #include "engine/base/status_macros.h"
+#include "engine/transaction.h"
+#include "engine/value/document_id.h"
 #include "engine/value/json.h"
 
 namespace cvx::tools {
@@ -42,6 +44,38 @@ struct TableFile {
   std::optional<std::string> generated_schema;
 };
 
+// What an import reads: the tables' files, and the table numbers `_tables` lists.
+struct ImportFiles {
+  std::map<std::string, TableFile> tables;
+  std::map<std::string, uint32_t> numbers;
+};
+
+// `_tables/documents.jsonl`: {"name":"<table>","id":<number>} per line.
+absl::StatusOr<std::map<std::string, uint32_t>> ParseTableNumbers(const std::string& text) {
+  std::map<std::string, uint32_t> numbers;
+  std::map<uint32_t, std::string> by_number;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (line.empty() || line == "\r") continue;
+    absl::StatusOr<Value> row = ParseExportJson(std::string_view(line.data(), line.size()));
+    const Value* name = row.ok() ? row->Find("name") : nullptr;
+    const Value* id = row.ok() ? row->Find("id") : nullptr;
+    double number = id == nullptr ? -1 : id->is_int64() ? static_cast<double>(id->int64())
+                                        : id->is_float64() ? id->float64() : -1;
+    if (name == nullptr || !name->is_string() || number < 1 || number > 4294967295.0 ||
+        number != static_cast<double>(static_cast<uint32_t>(number))) {
+      return Invalid(absl::StrCat("_tables/documents.jsonl: malformed line: ", line));
+    }
+    auto n = static_cast<uint32_t>(number);
+    if (auto [it, fresh] = by_number.emplace(n, name->string()); !fresh) {
+      return MakeError(absl::StatusCode::kInvalidArgument, "InvalidId",
+                       absl::StrCat("conflict between `", it->second, "` and `", name->string(),
+                                    "` with number ", n));
+    }
+    numbers[name->string()] = n;
+  }
+  return numbers;
+}
+
 absl::StatusOr<std::string> ReadEntry(zip_t* z, zip_uint64_t index) {
   zip_stat_t st;
   if (zip_stat_index(z, index, 0, &st) != 0) return Invalid("cannot read the ZIP directory");
@@ -55,11 +89,12 @@ absl::StatusOr<std::string> ReadEntry(zip_t* z, zip_uint64_t index) {
   return out;
 }
 
-absl::StatusOr<std::map<std::string, TableFile>> ReadZip(const std::string& path) {
+absl::StatusOr<ImportFiles> ReadZip(const std::string& path) {
   int error = 0;
   Zip z(zip_open(path.c_str(), ZIP_RDONLY, &error));
   if (!z) return Invalid(absl::StrCat("cannot open ", path, " as a ZIP file"));
-  std::map<std::string, TableFile> tables;
+  ImportFiles files;
+  std::map<std::string, TableFile>& tables = files.tables;
   std::map<std::string, std::string> schemas;  // dir -> generated_schema.jsonl
   zip_int64_t count = zip_get_num_entries(z.get(), 0);
   for (zip_int64_t i = 0; i < count; ++i) {
@@ -70,7 +105,12 @@ absl::StatusOr<std::map<std::string, TableFile>> ReadZip(const std::string& path
     std::string dir = name.substr(0, name.rfind('/') == std::string::npos ? 0 : name.rfind('/'));
     if (absl::StrContains(dir, "_components/")) continue;  // child components: not supported
     std::string table = dir.substr(dir.rfind('/') == std::string::npos ? 0 : dir.rfind('/') + 1);
-    if (table.empty() || table[0] == '_') continue;  // _tables, _storage
+    if (table == "_tables" && documents) {
+      CVX_ASSIGN_OR_RETURN(std::string content, ReadEntry(z.get(), i));
+      CVX_ASSIGN_OR_RETURN(files.numbers, ParseTableNumbers(content));
+      continue;
+    }
+    if (table.empty() || table[0] == '_') continue;  // _storage
     CVX_ASSIGN_OR_RETURN(std::string content, ReadEntry(z.get(), i));
     if (documents) {
       tables[table].documents = std::move(content);
@@ -78,7 +118,7 @@ absl::StatusOr<std::map<std::string, TableFile>> ReadZip(const std::string& path
       tables[table].generated_schema = std::move(content);
     }
   }
-  return tables;
+  return files;
 }
 
 // The documents of one file: lines (or a JSON array), decoded per the generated schema.
@@ -121,25 +161,62 @@ absl::StatusOr<std::vector<Value>> Decode(const std::string& name, const TableFi
   return docs;
 }
 
-absl::StatusOr<size_t> ImportTable(Database& db, const SchemaDefinition& schema,
-                                   const std::string& table, const std::vector<Value>& docs,
-                                   ImportOptions::Mode mode) {
-  auto txn = db.Begin();
+// Empties `table` as the mode asks: requireEmpty refuses a non-empty table, replace
+// deletes its rows, append keeps them.
+absl::Status PrepareTable(Transaction& txn, const std::string& table, ImportOptions::Mode mode) {
   ScanRequest all;
   all.table = table;
   all.index = "by_id";
-  CVX_ASSIGN_OR_RETURN(ScanResult existing, txn->Scan(all));
-  if (!existing.documents.empty()) {
-    if (mode == ImportOptions::Mode::kRequireEmpty) {
-      return MakeError(absl::StatusCode::kFailedPrecondition, "ImportTableExists",
-                       absl::StrCat("Table ", table, " already exists. Please choose a new table "
-                                    "name or use replace/append modes."));
-    }
-    if (mode == ImportOptions::Mode::kReplace) {
-      for (const Document& d : existing.documents) CVX_RETURN_IF_ERROR(txn->Delete(d.id));
-    }
+  if (mode == ImportOptions::Mode::kRequireEmpty) all.limit = 1;
+  if (mode == ImportOptions::Mode::kAppend) return absl::OkStatus();
+  CVX_ASSIGN_OR_RETURN(ScanResult existing, txn.Scan(all));
+  if (existing.documents.empty()) return absl::OkStatus();
+  if (mode == ImportOptions::Mode::kRequireEmpty) {
+    return MakeError(absl::StatusCode::kFailedPrecondition, "ImportTableExists",
+                     absl::StrCat("Table ", table, " already exists. Please choose a new table "
+                                  "name or use replace/append modes."));
   }
-  TableNameResolver resolver = [&txn](uint32_t n) { return txn->TableName(n); };
+  for (const Document& d : existing.documents) CVX_RETURN_IF_ERROR(txn.Delete(d.id));
+  return absl::OkStatus();
+}
+
+// Gives each imported table the number its IDs need (Convex's assign_table_numbers): the
+// number `_tables` lists, else the table number of its first document's _id; tables with
+// neither keep theirs. Tables that move go to numbers above every number in use first, so
+// two tables may swap numbers.
+absl::Status AssignTableNumbers(Database& db, Transaction& txn, const ImportFiles& files,
+                                const std::map<std::string, std::vector<Value>>& docs) {
+  std::map<std::string, uint32_t> wanted;
+  for (const auto& [table, rows] : docs) {
+    if (auto it = files.numbers.find(table); it != files.numbers.end()) {
+      wanted[table] = it->second;
+      continue;
+    }
+    const Value* id = rows.empty() ? nullptr : rows.front().Find("_id");
+    if (id == nullptr || !id->is_string()) continue;
+    absl::StatusOr<DocumentId> parsed = DocumentId::Decode(id->string());
+    if (parsed.ok()) wanted[table] = parsed->table_number;
+  }
+  uint32_t spare = kFirstUserTableNumber;
+  for (const std::string& name : db.TableNames()) {
+    CVX_ASSIGN_OR_RETURN(std::optional<uint32_t> n, txn.TableNumber(name));
+    if (n) spare = std::max(spare, *n + 1);
+  }
+  for (const auto& [table, n] : wanted) spare = std::max(spare, n + 1);
+  std::vector<std::pair<std::string, uint32_t>> moves;
+  for (const auto& [table, n] : wanted) {
+    CVX_ASSIGN_OR_RETURN(std::optional<uint32_t> current, txn.TableNumber(table));
+    if (current == n) continue;
+    if (current) CVX_RETURN_IF_ERROR(txn.AssignTableNumber(table, spare++));
+    moves.emplace_back(table, n);
+  }
+  for (const auto& [table, n] : moves) CVX_RETURN_IF_ERROR(txn.AssignTableNumber(table, n));
+  return absl::OkStatus();
+}
+
+absl::Status InsertDocuments(Transaction& txn, const SchemaDefinition& schema,
+                             const std::string& table, const std::vector<Value>& docs) {
+  TableNameResolver resolver = [&txn](uint32_t n) { return txn.TableName(n); };
   for (const Value& doc : docs) {
     Object fields = doc.object();
     std::optional<Value> id = fields.count("_id") ? std::optional<Value>(fields["_id"]) : std::nullopt;
@@ -156,13 +233,12 @@ absl::StatusOr<size_t> ImportTable(Database& db, const SchemaDefinition& schema,
                                            std::chrono::system_clock::now().time_since_epoch())
                                            .count()) / 1000.0;
       }
-      CVX_RETURN_IF_ERROR(txn->InsertWithId(table, parsed, creation, std::move(fields)));
+      CVX_RETURN_IF_ERROR(txn.InsertWithId(table, parsed, creation, std::move(fields)));
     } else {
-      CVX_RETURN_IF_ERROR(txn->Insert(table, std::move(fields)).status());
+      CVX_RETURN_IF_ERROR(txn.Insert(table, std::move(fields)).status());
     }
   }
-  CVX_RETURN_IF_ERROR(txn->Commit());
-  return docs.size();
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -235,7 +311,7 @@ absl::StatusOr<ExportSummary> ExportSnapshot(Database& db, const std::string& pa
 absl::StatusOr<ImportSummary> ImportSnapshot(Database& db, const SchemaDefinition& schema,
                                              const std::string& path,
                                              const ImportOptions& options) {
-  std::map<std::string, TableFile> files;
+  ImportFiles files;
   bool json_array = false;
   if (absl::EndsWith(path, ".zip")) {
     if (options.table) return Invalid("--table cannot be used with a ZIP snapshot");
@@ -246,37 +322,28 @@ absl::StatusOr<ImportSummary> ImportSnapshot(Database& db, const SchemaDefinitio
     if (!in) return Invalid(absl::StrCat("cannot read ", path));
     std::stringstream ss;
     ss << in.rdbuf();
-    files[*options.table].documents = ss.str();
+    files.tables[*options.table].documents = ss.str();
     json_array = absl::EndsWith(path, ".json");
   } else {
     return Invalid(absl::StrCat("cannot import ", path,
                                 ": the file must be a .zip snapshot, or .jsonl / .json with --table"));
   }
-  // Without --replace or --append every target table must be empty: check them all before
-  // importing any, so a refused import changes nothing.
-  if (options.mode == ImportOptions::Mode::kRequireEmpty) {
-    auto txn = db.Begin();
-    for (const auto& [table, file] : files) {
-      ScanRequest first;
-      first.table = table;
-      first.index = "by_id";
-      first.limit = 1;
-      CVX_ASSIGN_OR_RETURN(ScanResult existing, txn->Scan(first));
-      if (!existing.documents.empty()) {
-        return MakeError(absl::StatusCode::kFailedPrecondition, "ImportTableExists",
-                         absl::StrCat("Table ", table, " already exists. Please choose a new "
-                                      "table name or use replace/append modes."));
-      }
-    }
+  std::map<std::string, std::vector<Value>> docs;
+  for (const auto& [table, file] : files.tables) {
+    CVX_ASSIGN_OR_RETURN(docs[table], Decode(table, file, json_array));
   }
+  // One transaction: a refused or failing import changes nothing.
+  auto txn = db.Begin();
+  for (const auto& [table, rows] : docs) CVX_RETURN_IF_ERROR(PrepareTable(*txn, table, options.mode));
+  CVX_RETURN_IF_ERROR(AssignTableNumbers(db, *txn, files, docs));
   ImportSummary summary;
-  for (const auto& [table, file] : files) {
-    CVX_ASSIGN_OR_RETURN(std::vector<Value> docs, Decode(table, file, json_array));
-    CVX_ASSIGN_OR_RETURN(size_t n, ImportTable(db, schema, table, docs, options.mode));
-    summary.documents += n;
+  for (const auto& [table, rows] : docs) {
+    CVX_RETURN_IF_ERROR(InsertDocuments(*txn, schema, table, rows));
+    summary.documents += rows.size();
     ++summary.tables;
-    if (options.progress) options.progress(table, n);
+    if (options.progress) options.progress(table, rows.size());
   }
+  CVX_RETURN_IF_ERROR(txn->Commit());
   return summary;
 }
 

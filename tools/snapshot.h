@@ -12,10 +12,12 @@
 // Import reads such ZIPs (tables named by the directory holding documents.jsonl; system
 // tables and components skipped), and `--table T` with a .jsonl (one document per line) or
 // .json (an array) file. Documents keep their _id (and _creationTime when it is a
-// float64): a snapshot from one convexlite imports into another with every ID and
-// reference intact, and IDs whose table number does not match fail ("ImportConflict").
-// Each table is one transaction, checked against the schema; a non-empty table needs
-// kReplace or kAppend.
+// float64), and each table gets the number its IDs carry (the one `_tables` lists, else
+// its first _id's), as Convex's import does: tables are created or renumbered to match,
+// so a snapshot from Convex or from another convexlite imports with every ID and
+// reference intact. An ID whose table number still does not match fails
+// ("ImportConflict"). The whole import is one transaction, checked against the schema;
+// a non-empty table needs kReplace or kAppend.
 
 #ifndef CVX_TOOLS_SNAPSHOT_H_
 #define CVX_TOOLS_SNAPSHOT_H_
@@ -46,9 +48,11 @@ struct ImportSummary {
   size_t tables = 0;
   size_t documents = 0;
 };
-// Errors: kInvalidArgument (unknown file type, --table misuse, malformed lines),
-// kFailedPrecondition ("Table X already exists. ..."; ImportConflict; schema violations).
-// Tables imported before a failing one stay imported; the failing one is untouched.
+// Errors: kInvalidArgument (unknown file type, --table misuse, malformed lines, InvalidId
+// for a number listed twice), kFailedPrecondition ("Table X already exists. ...";
+// ImportConflict; TableConflict when a number belongs to a table not being imported;
+// TableNumberConflict when --append meets a table with another number; schema
+// violations). On any error nothing is written.
 [[nodiscard]] absl::StatusOr<ImportSummary> ImportSnapshot(Database& db,
                                                            const SchemaDefinition& schema,
                                                            const std::string& path,

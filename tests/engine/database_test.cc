@@ -588,5 +588,80 @@ TEST(DatabaseTest, InsertWithIdKeepsIdsAndCreationTimes) {
   EXPECT_EQ((*got)->fields.at("a"), Value::Float64(2));
 }
 
+// Snapshot import gives tables the numbers their IDs carry (Convex's assign_table_numbers).
+TEST(DatabaseTest, AssignTableNumberCreatesRenumbersAndSwapsAcrossReopen) {
+  testing::TempDir dir;
+  DatabaseOptions options;
+  options.path = dir.Sub("db");
+  DocumentId in_a, in_b, in_c;
+  {
+    auto db = OpenTestDb(options);
+    ASSERT_OK(db->SetIndexes("a", {{"by_k", {"k"}}}));  // 10001
+    ASSERT_OK(db->SetIndexes("b", {}));                  // 10002
+    auto txn = db->Begin();
+    ASSERT_OK_AND_ASSIGN(auto a, txn->TableNumber("a"));
+    ASSERT_OK_AND_ASSIGN(auto b, txn->TableNumber("b"));
+    ASSERT_EQ(*a, 10001u);
+    ASSERT_EQ(*b, 10002u);
+    // A swap in one transaction: a to a free number first, then b and a to their targets.
+    ASSERT_OK(txn->AssignTableNumber("a", 10010));
+    ASSERT_OK(txn->AssignTableNumber("b", 10001));
+    ASSERT_OK(txn->AssignTableNumber("a", 10002));
+    ASSERT_OK(txn->AssignTableNumber("c", 10005));  // a missing table is created with it
+    ASSERT_OK_AND_ASSIGN(in_a, txn->Insert("a", Fields({{"k", Value::Int64(1)}})));
+    ASSERT_OK_AND_ASSIGN(in_b, txn->Insert("b", Fields({{"k", Value::Int64(2)}})));
+    ASSERT_OK_AND_ASSIGN(in_c, txn->Insert("c", Fields({})));
+    EXPECT_EQ(in_a.table_number, 10002u);
+    EXPECT_EQ(in_b.table_number, 10001u);
+    EXPECT_EQ(in_c.table_number, 10005u);
+    ASSERT_OK(txn->Commit());
+    auto check = db->Begin();
+    EXPECT_EQ(check->TableName(10001), "b");
+    EXPECT_EQ(check->TableName(10002), "a");
+    EXPECT_EQ(check->TableName(10010), std::nullopt);
+  }
+  auto db = OpenTestDb(options);
+  auto txn = db->Begin();
+  EXPECT_EQ(txn->TableName(10001), "b");
+  EXPECT_EQ(txn->TableName(10002), "a");
+  EXPECT_EQ(txn->TableName(10005), "c");
+  EXPECT_EQ(txn->TableName(10010), std::nullopt);
+  ASSERT_OK_AND_ASSIGN(auto doc, txn->Get(in_a));
+  ASSERT_TRUE(doc.has_value());
+  // a's index came along: its entries are found through the renumbered table.
+  ScanRequest by_k;
+  by_k.table = "a";
+  by_k.index = "by_k";
+  by_k.range.eq = {Value::Int64(1)};
+  ASSERT_OK_AND_ASSIGN(ScanResult found, txn->Scan(by_k));
+  ASSERT_EQ(found.documents.size(), 1u);
+  EXPECT_EQ(found.documents[0].id, in_a);
+  // A new table takes the lowest free number again.
+  ASSERT_OK_AND_ASSIGN(DocumentId in_d, txn->Insert("d", Fields({})));
+  EXPECT_EQ(in_d.table_number, 10003u);
+}
+
+TEST(DatabaseTest, AssignTableNumberRefusesTakenNumbersAndNonEmptyTables) {
+  auto db = OpenTestDb();
+  auto setup = db->Begin();
+  ASSERT_OK_AND_ASSIGN(DocumentId row, setup->Insert("a", Fields({})));  // 10001
+  ASSERT_OK(setup->Insert("b", Fields({})).status());                  // 10002
+  ASSERT_OK(setup->Commit());
+  auto txn = db->Begin();
+  absl::Status taken = txn->AssignTableNumber("c", 10002);
+  EXPECT_EQ(ErrorTag(taken), "TableConflict") << taken;
+  absl::Status full = txn->AssignTableNumber("a", 10007);
+  EXPECT_EQ(ErrorTag(full), "TableNumberConflict") << full;
+  EXPECT_EQ(ErrorTag(txn->AssignTableNumber("c", 5)), "InvalidId");
+  EXPECT_OK(txn->AssignTableNumber("a", 10001));  // already so
+  // Emptied in this transaction, the table may move.
+  ASSERT_OK(txn->Delete(row));
+  ASSERT_OK(txn->AssignTableNumber("a", 10007));
+  ASSERT_OK(txn->Commit());
+  auto after = db->Begin();
+  EXPECT_EQ(after->TableName(10007), "a");
+  EXPECT_EQ(after->TableName(10001), std::nullopt);
+}
+
 }  // namespace
 }  // namespace cvx

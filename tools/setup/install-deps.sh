@@ -9,6 +9,7 @@ PACKAGES=(
   libboost1.81-dev libboost-system1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsimdjson-dev libabsl-dev libssl-dev libicu-dev libzip-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  zip unzip curl
 )
 
 missing=()

@@ -1,0 +1,111 @@
+// Snapshot import's table numbering (tools/snapshot.h): tables take the numbers their IDs
+// carry, as Convex's import does, so references survive an import into a database whose
+// tables were numbered differently; a conflicting import writes nothing.
+
+#include "tools/snapshot.h"
+
+#include "engine/transaction.h"
+#include "gtest/gtest.h"
+#include "schema/schema.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/test_db.h"
+
+namespace cvx::tools {
+namespace {
+
+SchemaDefinition Schema() {
+  SchemaDefinition schema = DefineSchema();
+  schema.Table("user", DefineTable({{"name", v::String()}}))
+      .Table("messages", DefineTable({{"author", v::Id("user")}, {"body", v::String()}}));
+  return schema;
+}
+
+std::optional<uint32_t> NumberOf(Database& db, const std::string& table) {
+  auto txn = db.Begin();
+  absl::StatusOr<std::optional<uint32_t>> n = txn->TableNumber(table);
+  return n.ok() ? *n : std::nullopt;
+}
+
+// A source database whose tables were created in another order than the target's schema
+// creates them: user = 10001, messages = 10002.
+struct Source {
+  testing::TempDir dir;
+  std::unique_ptr<Database> db = cvx::testing::OpenTestDb();
+  DocumentId user, message;
+  std::string zip = dir.Sub("snapshot.zip");
+
+  Source() {
+    auto txn = db->Begin();
+    user = *txn->Insert("user", {{"name", Value::String("Ada")}});
+    message = *txn->Insert("messages", {{"author", Value::String(user.Encode())},
+                                        {"body", Value::String("hi")}});
+    EXPECT_OK(txn->Commit());
+    EXPECT_OK(ExportSnapshot(*db, zip).status());
+  }
+};
+
+TEST(SnapshotImportTest, TablesTakeTheSnapshotsNumbersSoReferencesSurvive) {
+  Source source;
+  ASSERT_EQ(NumberOf(*source.db, "user"), 10001u);
+  auto db = cvx::testing::OpenTestDb();
+  ASSERT_OK(ApplySchema(*db, Schema()));
+  // The target numbered them the other way round (or at least not as the source did).
+  std::optional<uint32_t> before = NumberOf(*db, "user");
+  ASSERT_TRUE(before.has_value());
+  if (*before == 10001u) {  // make sure the test needs a renumbering
+    auto txn = db->Begin();
+    ASSERT_OK(txn->AssignTableNumber("user", 10020));
+    ASSERT_OK(txn->Commit());
+  }
+  ASSERT_OK_AND_ASSIGN(ImportSummary summary, ImportSnapshot(*db, Schema(), source.zip, {}));
+  EXPECT_EQ(summary.documents, 2u);
+  EXPECT_EQ(NumberOf(*db, "user"), 10001u);
+  EXPECT_EQ(NumberOf(*db, "messages"), 10002u);
+  auto txn = db->Begin();
+  ASSERT_OK_AND_ASSIGN(std::optional<Document> message, txn->Get(source.message));
+  ASSERT_TRUE(message.has_value());
+  ASSERT_OK_AND_ASSIGN(DocumentId author, DocumentId::Decode(message->fields.at("author").string()));
+  ASSERT_OK_AND_ASSIGN(std::optional<Document> user, txn->Get(author));
+  ASSERT_TRUE(user.has_value());
+  EXPECT_EQ(user->fields.at("name"), Value::String("Ada"));
+  // New rows go on in the renumbered tables.
+  ASSERT_OK_AND_ASSIGN(DocumentId more, txn->Insert("user", {{"name", Value::String("Grace")}}));
+  EXPECT_EQ(more.table_number, 10001u);
+}
+
+TEST(SnapshotImportTest, ANumberHeldByATableNotImportedFailsAndWritesNothing) {
+  Source source;
+  auto db = cvx::testing::OpenTestDb();
+  auto setup = db->Begin();
+  // "other" holds 10002, which the snapshot's messages table needs.
+  ASSERT_OK(setup->AssignTableNumber("other", 10002));
+  ASSERT_OK(setup->Insert("other", {{"x", Value::Float64(1)}}).status());
+  ASSERT_OK(setup->Commit());
+  uint64_t ts = db->LatestTs();
+  absl::StatusOr<ImportSummary> result = ImportSnapshot(*db, Schema(), source.zip, {});
+  EXPECT_EQ(ErrorTag(result.status()), "TableConflict") << result.status();
+  EXPECT_EQ(db->LatestTs(), ts);  // nothing committed
+  EXPECT_EQ(NumberOf(*db, "user"), std::nullopt);
+}
+
+TEST(SnapshotImportTest, AppendIntoATableWithAnotherNumberIsRefused) {
+  Source source;
+  auto db = cvx::testing::OpenTestDb();
+  auto setup = db->Begin();
+  ASSERT_OK(setup->AssignTableNumber("user", 10009));
+  ASSERT_OK(setup->Insert("user", {{"name", Value::String("Existing")}}).status());
+  ASSERT_OK(setup->Commit());
+  ImportOptions append;
+  append.mode = ImportOptions::Mode::kAppend;
+  absl::StatusOr<ImportSummary> result = ImportSnapshot(*db, Schema(), source.zip, append);
+  EXPECT_EQ(ErrorTag(result.status()), "TableNumberConflict") << result.status();
+  // --replace empties the table first, so it may move.
+  ImportOptions replace;
+  replace.mode = ImportOptions::Mode::kReplace;
+  ASSERT_OK(ImportSnapshot(*db, Schema(), source.zip, replace).status());
+  EXPECT_EQ(NumberOf(*db, "user"), 10001u);
+}
+
+}  // namespace
+}  // namespace cvx::tools
