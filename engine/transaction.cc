@@ -1,5 +1,7 @@
 #include "engine/transaction.h"
 
+#include <set>
+
 #include <algorithm>
 #include <cmath>
 
@@ -200,6 +202,15 @@ absl::StatusOr<uint32_t> Transaction::AllocateIndexId() {
   key_layout::AppendU32(next + 1, &bytes);
   raw_writes_[key] = bytes;
   return next;
+}
+
+std::vector<std::string> Transaction::TableNames() {
+  std::string prefix = key_layout::TablePrefix();
+  RecordRead(prefix, RangeEnd(prefix));
+  std::set<std::string> names;
+  for (const auto& [name, info] : snapshot_->catalog->by_name) names.insert(name);
+  for (const auto& [name, info] : table_changes_) names.insert(name);
+  return std::vector<std::string>(names.begin(), names.end());
 }
 
 std::optional<std::string> Transaction::TableHolding(uint32_t number) const {

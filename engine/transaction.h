@@ -123,6 +123,10 @@ class Transaction {
   [[nodiscard]] absl::Status InsertWithId(std::string_view table, const DocumentId& id,
                                           double creation_time, Object fields);
 
+  // Names of every table, system ones included, sorted, as this transaction sees the
+  // catalog. Records a read of the whole catalog (a new table conflicts / re-runs).
+  std::vector<std::string> TableNames();
+
   // Gives `table` the table number `number` (snapshot import, as Convex's
   // assign_table_numbers does, so imported IDs keep working): creates the table with it
   // when missing; renumbers an existing table that is empty in this transaction (its rows

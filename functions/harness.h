@@ -4,10 +4,10 @@
 // transactions, real concurrency and real RocksDB (memory Env):
 //
 //   TestBackend t(app);                                   // fresh memory db, schema applied
-//   ASSERT_OK_AND_ASSIGN(Value id, t.Mutation("messages:send", {{"body", "hi"}}));
+//   ASSERT_OK_AND_ASSIGN(Value id, t.Mutation("messages:send", {{"body", Value::String("hi")}}));
 //   auto alice = t.WithIdentity({{"subject", Value::String("alice")}});
 //   ASSERT_OK_AND_ASSIGN(Value me, alice.Query("me:whoami", {}));
-//   t.AdvanceTime(absl::Minutes(5));
+//   ASSERT_OK(t.AdvanceTime(absl::Minutes(5)));
 //   ASSERT_OK(t.FinishScheduledFunctions());              // runs every job due by then
 //
 // Calls return the function's value, or its error as a Status: a ConvexError keeps its

@@ -22,6 +22,15 @@
 #include "openssl/hmac.h"
 
 namespace cvx {
+
+Validator PaginationOptsValidator() {
+  return v::Object({{"numItems", v::Float64()},
+                    {"cursor", v::Nullable(v::String())},
+                    {"endCursor", v::Optional(v::Nullable(v::String()))},
+                    {"id", v::Optional(v::Float64())},
+                    {"maximumRowsRead", v::Optional(v::Float64())},
+                    {"maximumBytesRead", v::Optional(v::Float64())}});
+}
 namespace {
 
 constexpr char kVersion = 0x01;

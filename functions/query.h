@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "engine/transaction.h"
 #include "engine/value/value.h"
+#include "schema/validator.h"
 
 namespace cvx {
 
@@ -109,6 +110,10 @@ struct PaginationOptions {
 
 inline constexpr size_t kMaxPageSize = 32000;
 inline constexpr size_t kSplitRecommendedRows = 6144;
+
+// Convex's paginationOptsValidator: {numItems, cursor: string | null, endCursor?,
+// id?, maximumRowsRead?, maximumBytesRead?}, for a paginated query's arguments.
+Validator PaginationOptsValidator();
 
 class Query {
  public:

@@ -1,10 +1,14 @@
 #include "functions/runner.h"
 
+#include "functions/system_udfs.h"
+
 #include <exception>
 #include <random>
 #include <thread>
 
 #include "absl/hash/hash.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/base/error.h"
 #include "engine/base/status_macros.h"
@@ -58,7 +62,17 @@ Runner::Runner(const App* app, Database* db, RunnerOptions options)
 absl::StatusOr<FunctionResult> Runner::Run(std::string_view path, const Value& args,
                                            const CallOptions& options) {
   CVX_ASSIGN_OR_RETURN(std::string canonical, CanonicalizeFunctionPath(path));
-  const RegisteredFunction* fn = app_->Find(canonical);
+  // `_system/` paths are the built-in CLI queries (functions/system_udfs.h), admin only.
+  const RegisteredFunction* fn = nullptr;
+  if (absl::StartsWith(canonical, "_system/")) {
+    fn = FindSystemFunction(canonical);
+    if (fn != nullptr && !options.allow_internal) {
+      return MakeError(absl::StatusCode::kPermissionDenied, "Unauthorized",
+                       absl::StrCat("Operation ", absl::AsciiStrToLower(FunctionTypeName(fn->type)),
+                                    " not permitted"));
+    }
+  }
+  if (fn == nullptr) fn = app_->Find(canonical);
   if (fn == nullptr || (fn->visibility == Visibility::kInternal && !options.allow_internal)) {
     return ErrorResult(absl::StrCat("Could not find public function for '",
                                     FunctionPathForDisplay(canonical),
@@ -272,7 +286,25 @@ absl::Status RetryOnConflict(Database& db, const std::function<absl::Status(Tran
 }
 }  // namespace
 
+absl::Status Runner::CheckEnvironmentVariable(std::string_view name, std::string_view value) {
+  bool ok = !name.empty() && name.size() <= 40 && !absl::ascii_isdigit(name[0]);
+  for (char c : name) ok = ok && (absl::ascii_isalnum(c) || c == '_');
+  if (!ok) {
+    return InvalidArgument("InvalidEnvVarName",
+                           absl::StrCat("Environment variable name \"", AV(name),
+                                        "\" is invalid: it must start with a letter or underscore, "
+                                        "contain only letters, digits and underscores, and be at most "
+                                        "40 characters long"));
+  }
+  if (value.size() > 8192) {
+    return InvalidArgument("EnvVarValueTooLarge",
+                           absl::StrCat("Environment variable ", AV(name), " is larger than 8 KiB"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Runner::SetEnv(std::string_view name, std::string_view value) {
+  CVX_RETURN_IF_ERROR(CheckEnvironmentVariable(name, value));
   return RetryOnConflict(*db_, [&](Transaction& txn) -> absl::Status {
     CVX_ASSIGN_OR_RETURN(std::vector<Document> rows, EnvironmentRows(&txn));
     Object row{{"name", Value::String(std::string(name))},

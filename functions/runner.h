@@ -110,7 +110,12 @@ class Runner {
   Database& db() { return *db_; }
   Clock* clock() const { return options_.clock; }
 
-  // Environment variables, stored in the _environment_variables table.
+  // Convex's rules for a variable: the name an identifier of at most 40 characters, the
+  // value at most 8 KiB. kInvalidArgument "InvalidEnvVarName" / "EnvVarValueTooLarge".
+  [[nodiscard]] static absl::Status CheckEnvironmentVariable(std::string_view name,
+                                                             std::string_view value);
+  // Environment variables, stored in the _environment_variables table. SetEnv checks
+  // CheckEnvironmentVariable first.
   [[nodiscard]] absl::Status SetEnv(std::string_view name, std::string_view value);
   [[nodiscard]] absl::Status RemoveEnv(std::string_view name);
   [[nodiscard]] absl::StatusOr<std::map<std::string, std::string>> ListEnv();

@@ -1,6 +1,7 @@
 #include "http/api.h"
 
 #include "functions/auth/crypto.h"
+#include "http/cli_api.h"
 
 #include <random>
 
@@ -179,7 +180,10 @@ HttpResponse HandleHttpAction(Runner* runner, const HttpRequest& request,
 }
 
 ApiHandler::ApiHandler(Runner* runner, ApiOptions options)
-    : runner_(runner), options_(std::move(options)) {}
+    : runner_(runner), options_(std::move(options)),
+      cli_(std::make_unique<CliApi>(runner, options_.snapshots ? *options_.snapshots : SnapshotHooks{})) {}
+
+ApiHandler::~ApiHandler() = default;
 
 absl::StatusOr<ApiHandler::Caller> ApiHandler::Authenticate(const HttpRequest& request,
                                                             std::string_view query_admin_key) {
@@ -294,6 +298,11 @@ HttpResponse ApiHandler::Handle(const HttpRequest& request) {
     absl::StatusOr<Caller> caller = Authenticate(request, query["adminKey"]);
     if (!caller.ok()) {
       response = SystemErrorResponse(caller.status());
+    } else if (CliApi::Handles(path)) {
+      response = caller->admin ? cli_->Handle(request, path, query)
+                               : SystemErrorResponse(MakeError(absl::StatusCode::kPermissionDenied,
+                                                               "Unauthorized",
+                                                               "This endpoint requires an admin key"));
     } else if (request.method == "GET" && path == "/api/query") {
       Object body{{"path", Value::String(query["path"])}};
       if (query.count("format")) body["format"] = Value::String(query["format"]);

@@ -12,6 +12,8 @@
 //   POST /api/query_at_ts              {path, args, ts, format?}
 //   POST /api/query_batch              {queries:[{path,args,format?}]} -> {results:[UdfResponse]}
 //   OPTIONS /api/*                     CORS preflight (mirrors Origin and request headers)
+//   /api/update_environment_variables, /api/export/*, /api/import/*, /api/perform_import:
+//                                      admin only, see http/cli_api.h
 //
 // UdfResponse (HTTP 200): {"status":"success","value":v,"logLines":[...]} or
 // {"status":"error","errorMessage":m,"errorData"?:d,"logLines":[...]}; logLines omitted
@@ -57,8 +59,14 @@ struct HttpResponse {
 // Verifies a bearer token and returns the identity. kUnauthenticated on a bad token.
 using TokenVerifier = std::function<absl::StatusOr<UserIdentity>(std::string_view token)>;
 
+struct SnapshotHooks;  // http/cli_api.h
+
 struct ApiOptions {
   std::string admin_key;
+  // Snapshot export/import for the CLI endpoints (http/cli_api.h), supplied by the
+  // embedding program (tools/) so http/ does not depend on the ZIP code. Null: those
+  // endpoints answer 501 NotSupported.
+  std::shared_ptr<const SnapshotHooks> snapshots;
   TokenVerifier verify_token;  // null: bearer tokens are refused (NoAuthProvider)
   std::string version = "0.1.0";
 };
@@ -66,6 +74,7 @@ struct ApiOptions {
 class ApiHandler {
  public:
   ApiHandler(Runner* runner, ApiOptions options);
+  ~ApiHandler();
   HttpResponse Handle(const HttpRequest& request);
 
  private:
@@ -79,6 +88,7 @@ class ApiHandler {
                       std::optional<std::string> path_override, std::optional<uint64_t> at_ts);
   Runner* runner_;
   ApiOptions options_;
+  std::unique_ptr<class CliApi> cli_;
 };
 
 // Serves an HTTP action: the request path minus `strip_prefix` (e.g. "/http" on the API

@@ -23,13 +23,17 @@
 #include "functions/auth/better_auth.h"
 #include "functions/auth/crypto.h"
 #include "functions/auth/jwt.h"
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <iterator>
 #include "engine/database.h"
 #include "engine/value/json.h"
 #include "functions/runner.h"
 #include "functions/scheduled_jobs.h"
+#include "engine/base/status_macros.h"
 #include "http/api.h"
+#include "http/cli_api.h"
 #include "http/fetch.h"
 #include "http/server.h"
 #include "http/sync_session.h"
@@ -59,7 +63,7 @@ constexpr char kUsage[] =
     "  export  write a Convex snapshot ZIP\n"
     "  import  import a Convex snapshot ZIP, or a table from .jsonl/.json\n"
     "\n"
-    "run, env, data and auth act on --url URL --admin-key KEY (a running server) or\n"
+    "Every command but dev acts on --url URL --admin-key KEY (a running server) or\n"
     "--data DIR (a data directory no server holds); with neither, CONVEXLITE_URL and\n"
     "CONVEXLITE_ADMIN_KEY, else --data ./.convexlite.\n";
 
@@ -274,23 +278,106 @@ int AuthCommand(const App& app, int argc, char** argv) {
 }
 
 constexpr char kExportUsage[] =
-    "usage: convexlite export --path FILE.zip [--data DIR]\n"
+    "usage: convexlite export --path FILE.zip [--data DIR | --url URL --admin-key KEY]\n"
     "\n"
     "Writes every table to a Convex snapshot ZIP (the format of `npx convex export`).\n";
 
 constexpr char kImportUsage[] =
-    "usage: convexlite import [--replace | --append] [--table TABLE] FILE [--data DIR]\n"
+    "usage: convexlite import [--replace | --append] [--table TABLE] FILE\n"
+    "                         [--data DIR | --url URL --admin-key KEY]\n"
     "\n"
     "Imports a Convex snapshot ZIP, or one table from a .jsonl or .json file (--table).\n"
     "Documents keep their _id. A table that already has documents needs --replace (its\n"
     "documents are swapped for the file's, in one transaction) or --append.\n";
 
-// Opens the data directory of an export/import (no --url targets yet).
-absl::StatusOr<LocalBackend> OpenForSnapshot(const App& app, const Target& target) {
-  if (target.remote()) {
-    return absl::UnimplementedError("--url targets are not supported yet; stop the server and use --data");
+// Export on a running server, as `npx convex export` does it: request, read the newest
+// _exports row, download the ZIP.
+absl::Status RemoteExport(const Target& target, const std::string& path) {
+  CVX_ASSIGN_OR_RETURN(AdminReply requested, AdminRequest(target, "POST", "/api/export/request/zip?includeStorage=false"));
+  CVX_RETURN_IF_ERROR(requested.Check());
+  CVX_ASSIGN_OR_RETURN(Value row, CallRemote(target, "_system/cli/exports:getLatest", Value::FromObject({})));
+  const Value* state = row.is_object() ? row.Find("state") : nullptr;
+  const Value* ts = row.is_object() ? row.Find("start_ts") : nullptr;
+  if (state == nullptr || !state->is_string() || state->string() != "completed" || ts == nullptr ||
+      !ts->is_int64()) {
+    return absl::UnavailableError("the server's export failed");
   }
-  return OpenLocal(app, target.data);
+  CVX_ASSIGN_OR_RETURN(AdminReply zip, AdminRequest(target, "GET", absl::StrCat("/api/export/zip/", ts->int64())));
+  CVX_RETURN_IF_ERROR(zip.Check());
+  std::string tmp = path + ".tmp";
+  std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+  out.write(zip.body.data(), static_cast<std::streamsize>(zip.body.size()));
+  out.close();
+  if (!out || std::rename(tmp.c_str(), path.c_str()) != 0) return absl::UnavailableError("cannot write " + path);
+  return absl::OkStatus();
+}
+
+// Import on a running server, as `npx convex import -y` does it: upload in 5 MiB parts,
+// finish, confirm, read the _snapshot_imports row.
+absl::StatusOr<ImportSummary> RemoteImport(const Target& target, const std::string& file,
+                                           const ImportOptions& options) {
+  std::string format = absl::EndsWith(file, ".zip")     ? "zip"
+                       : absl::EndsWith(file, ".jsonl") ? "jsonLines"
+                       : absl::EndsWith(file, ".json")  ? "jsonArray"
+                                                        : "";
+  if (format.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot import ", file, ": the file must be a .zip snapshot, or .jsonl / .json with --table"));
+  }
+  if ((format == "zip") == options.table.has_value()) {
+    return absl::InvalidArgumentError(format == "zip" ? "--table cannot be used with a ZIP snapshot"
+                                                      : "--table is required to import a .jsonl or .json file");
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError("cannot read " + file);
+  std::stringstream content;
+  content << in.rdbuf();
+  const std::string bytes = content.str();
+  CVX_ASSIGN_OR_RETURN(AdminReply started, AdminRequest(target, "POST", "/api/import/start_upload"));
+  CVX_RETURN_IF_ERROR(started.Check());
+  CVX_ASSIGN_OR_RETURN(Value start, ParseConvexJson(started.body));
+  const Value* token = start.Find("uploadToken");
+  if (token == nullptr || !token->is_string()) return absl::UnavailableError("unexpected reply from the server");
+  constexpr size_t kPart = 5 << 20;
+  Array parts;
+  for (size_t offset = 0, number = 1; offset < bytes.size() || number == 1; offset += kPart, ++number) {
+    CVX_ASSIGN_OR_RETURN(AdminReply part,
+                         AdminRequest(target, "POST",
+                                      absl::StrCat("/api/import/upload_part?uploadToken=", token->string(),
+                                                   "&partNumber=", number),
+                                      bytes.substr(offset, kPart), "application/octet-stream"));
+    CVX_RETURN_IF_ERROR(part.Check());
+    CVX_ASSIGN_OR_RETURN(Value part_token, ParseConvexJson(part.body));
+    parts.push_back(std::move(part_token));
+  }
+  const char* mode = options.mode == ImportOptions::Mode::kReplace  ? "replace"
+                     : options.mode == ImportOptions::Mode::kAppend ? "append"
+                                                                    : "requireEmpty";
+  Object import{{"format", Value::String(format)}, {"mode", Value::String(mode)}};
+  if (options.table) import["tableName"] = Value::String(*options.table);
+  std::string finish_body = ToConvexJson(Value::FromObject({{"import", Value::FromObject(std::move(import))},
+                                                             {"uploadToken", *token},
+                                                             {"partTokens", Value::FromArray(std::move(parts))}}));
+  CVX_ASSIGN_OR_RETURN(AdminReply finished, AdminRequest(target, "POST", "/api/import/finish_upload", finish_body));
+  CVX_RETURN_IF_ERROR(finished.Check());
+  CVX_ASSIGN_OR_RETURN(Value finish, ParseConvexJson(finished.body));
+  const Value* id = finish.Find("importId");
+  if (id == nullptr || !id->is_string()) return absl::UnavailableError("unexpected reply from the server");
+  CVX_ASSIGN_OR_RETURN(AdminReply performed,
+                       AdminRequest(target, "POST", "/api/perform_import",
+                                    ToConvexJson(Value::FromObject({{"importId", *id}}))));
+  CVX_RETURN_IF_ERROR(performed.Check());
+  CVX_ASSIGN_OR_RETURN(Value row, CallRemote(target, "_system/cli/queryImport", Value::FromObject({{"importId", *id}})));
+  const Value* state = row.is_object() ? row.Find("state") : nullptr;
+  const Value* kind = state ? state->Find("state") : nullptr;
+  if (kind && kind->is_string() && kind->string() == "completed") {
+    ImportSummary summary;
+    const Value* written = state->Find("num_rows_written");
+    summary.documents = written && written->is_int64() ? static_cast<size_t>(written->int64()) : 0;
+    return summary;
+  }
+  const Value* error = state ? state->Find("error_message") : nullptr;
+  return absl::FailedPreconditionError(error && error->is_string() ? error->string() : "the import failed");
 }
 
 int Export(const App& app, int argc, char** argv) {
@@ -309,7 +396,16 @@ int Export(const App& app, int argc, char** argv) {
     std::fputs(kExportUsage, stderr);
     return 2;
   }
-  absl::StatusOr<LocalBackend> local = OpenForSnapshot(app, target);
+  if (target.remote()) {
+    absl::Status s = RemoteExport(target, path);
+    if (!s.ok()) {
+      std::fprintf(stderr, "convexlite export: %s\n", std::string(s.message()).c_str());
+      return 1;
+    }
+    std::fprintf(stderr, "Downloaded snapshot export to %s\n", path.c_str());
+    return 0;
+  }
+  absl::StatusOr<LocalBackend> local = OpenLocal(app, target.data);
   absl::StatusOr<ExportSummary> summary =
       local.ok() ? ExportSnapshot(*local->db, path) : absl::StatusOr<ExportSummary>(local.status());
   if (!summary.ok()) {
@@ -355,35 +451,78 @@ int Import(const App& app, int argc, char** argv) {
                  n, table.c_str());
     std::fflush(stderr);
   };
-  absl::StatusOr<LocalBackend> local = OpenForSnapshot(app, target);
-  absl::StatusOr<ImportSummary> summary =
-      local.ok() ? ImportSnapshot(*local->db, app.schema(), words[0], options)
-                 : absl::StatusOr<ImportSummary>(local.status());
+  absl::StatusOr<ImportSummary> summary;
+  if (target.remote()) {
+    summary = RemoteImport(target, words[0], options);
+  } else {
+    absl::StatusOr<LocalBackend> local = OpenLocal(app, target.data);
+    summary = local.ok() ? ImportSnapshot(*local->db, app.schema(), words[0], options)
+                         : absl::StatusOr<ImportSummary>(local.status());
+  }
   if (tty) std::fputs("\n", stderr);
   if (!summary.ok()) {
     std::fprintf(stderr, "convexlite import: Importing data from \"%s\" failed\n%s\n", words[0].c_str(),
                  std::string(summary.status().message()).c_str());
     return 1;
   }
-  std::fprintf(stderr, "Added %zu documents to %zu tables.\n", summary->documents, summary->tables);
+  if (target.remote()) {
+    std::fprintf(stderr, "Added %zu documents.\n", summary->documents);
+  } else {
+    std::fprintf(stderr, "Added %zu documents to %zu tables.\n", summary->documents, summary->tables);
+  }
   return 0;
 }
 
 constexpr char kEnvUsage[] =
-    "usage: convexlite env set NAME VALUE | get NAME | list | remove NAME [--data DIR]\n"
+    "usage: convexlite env set NAME [VALUE] | get NAME | list | remove NAME\n"
+    "                      [--data DIR | --url URL --admin-key KEY]\n"
     "\n"
     "Environment variables stored in the data directory and readable from handlers\n"
-    "(ctx.Env). Works on a data directory no server holds; --url targets arrive later.\n";
+    "(ctx.Env), on a running server (--url URL --admin-key KEY) or on a data directory no\n"
+    "server holds (--data DIR).\n";
+
+// `env` on a running server: POST /api/update_environment_variables to change, the
+// _system/cli/queryEnvironmentVariables queries to read (as `npx convex env` does).
+int RemoteEnv(const Target& target, const std::vector<std::string>& words) {
+  const std::string& verb = words[0];
+  absl::Status status;
+  if (verb == "set" || verb == "remove") {
+    Object change{{"name", Value::String(words[1])},
+                  {"value", verb == "set" ? Value::String(words[2]) : Value::Null()}};
+    std::string body = ToConvexJson(Value::FromObject(
+        {{"changes", Value::FromArray({Value::FromObject(std::move(change))})}}));
+    absl::StatusOr<AdminReply> reply = AdminRequest(target, "POST", "/api/update_environment_variables", body);
+    status = reply.ok() ? reply->Check() : reply.status();
+  } else if (verb == "get") {
+    absl::StatusOr<Value> row = CallRemote(target, "_system/cli/queryEnvironmentVariables:get",
+                                           Value::FromObject({{"name", Value::String(words[1])}}));
+    if (row.ok() && row->is_null()) {
+      std::fprintf(stderr, "convexlite env: %s is not set\n", words[1].c_str());
+      return 1;
+    }
+    status = row.status();
+    if (row.ok()) std::printf("%s\n", row->Find("value")->string().c_str());
+  } else {
+    absl::StatusOr<Value> rows = CallRemote(target, "_system/cli/queryEnvironmentVariables", Value::FromObject({}));
+    status = rows.status();
+    if (rows.ok()) {
+      for (const Value& row : rows->array()) {
+        std::printf("%s=%s\n", row.Find("name")->string().c_str(), row.Find("value")->string().c_str());
+      }
+    }
+  }
+  if (!status.ok()) {
+    std::fprintf(stderr, "convexlite env: %s\n", std::string(status.message()).c_str());
+    return 1;
+  }
+  return 0;
+}
 
 int Env(const App& app, int argc, char** argv) {
   Target target;
   std::vector<std::string> words;
   if (std::optional<int> code = ParseCommand(argc, argv, "env", kEnvUsage, &target, &words)) {
     return *code;
-  }
-  if (target.remote()) {
-    std::fprintf(stderr, "convexlite env: --url targets are not supported yet; stop the server and use --data\n");
-    return 2;
   }
   const std::string data = target.data;
   auto usage_error = [] {
@@ -403,6 +542,7 @@ int Env(const App& app, int argc, char** argv) {
       (verb != "set" && verb != "get" && verb != "remove" && verb != "list")) {
     return usage_error();
   }
+  if (target.remote()) return RemoteEnv(target, words);
   DatabaseOptions options;
   options.path = data;
   auto db = Database::Open(options);
@@ -549,6 +689,22 @@ int Dev(const App& app, int argc, char** argv) {
   JwtVerifier verifier(app.auth_providers(), SystemClock(), fetch, resolve);
   ApiOptions api_options;
   api_options.admin_key = flags.admin_key;
+  // `npx convex export/import` and `convexlite export/import --url` (http/cli_api.h).
+  auto snapshots = std::make_shared<SnapshotHooks>();
+  snapshots->dir = flags.data + "/snapshots";
+  snapshots->export_zip = [&db](const std::string& path) -> absl::StatusOr<uint64_t> {
+    CVX_ASSIGN_OR_RETURN(ExportSummary summary, ExportSnapshot(**db, path));
+    return summary.ts;
+  };
+  snapshots->import_file = [&db, &app](const std::string& path, const std::string& mode,
+                                       const std::optional<std::string>& table) -> absl::StatusOr<uint64_t> {
+    ImportOptions options;
+    if (!options.SetMode(mode)) return absl::InvalidArgumentError("unknown import mode " + mode);
+    options.table = table;
+    CVX_ASSIGN_OR_RETURN(ImportSummary summary, ImportSnapshot(**db, app.schema(), path, options));
+    return summary.documents;
+  };
+  api_options.snapshots = snapshots;
   if (!app.auth_providers().empty()) {
     api_options.verify_token = [&verifier](std::string_view token) { return verifier.Verify(token); };
   }

@@ -15,6 +15,8 @@
 #include "functions/context.h"
 #include "tools/target.h"
 
+#include "engine/base/status_macros.h"
+
 namespace cvx::tools {
 namespace {
 
@@ -87,6 +89,56 @@ void PrintTable(const std::vector<Value>& docs) {
 
 }  // namespace
 
+absl::Status ReadLocal(const App& app, const Target& target, const std::optional<std::string>& table,
+                       size_t count, const std::string& order, std::vector<std::string>* names,
+                       std::vector<Value>* docs) {
+  CVX_ASSIGN_OR_RETURN(LocalBackend local, OpenLocal(app, target.data));
+  if (!table) {
+    for (const std::string& name : local.db->TableNames()) {
+      if (!name.empty() && name[0] != '_') names->push_back(name);
+    }
+    return absl::OkStatus();
+  }
+  std::unique_ptr<Transaction> txn = local.db->Begin();
+  ExecutionState state(Limits{}, 0, 1);
+  DatabaseReader reader(txn.get(), &state, &app.schema(), /*system=*/false);
+  CVX_ASSIGN_OR_RETURN(std::optional<uint32_t> number, txn->TableNumber(*table));
+  if (!number) return absl::OkStatus();
+  CVX_ASSIGN_OR_RETURN(*docs, reader.Query(*table).Order(order == "asc" ? Order::kAsc : Order::kDesc).Take(count));
+  return absl::OkStatus();
+}
+
+absl::Status ReadRemote(const Target& target, const std::optional<std::string>& table, size_t count,
+                        const std::string& order, std::vector<std::string>* names,
+                        std::vector<Value>* docs) {
+  Value cursor = Value::Null();
+  for (;;) {
+    size_t want = table ? count - docs->size() : 10000;
+    Object args{{"paginationOpts", Value::FromObject({{"cursor", cursor},
+                                                      {"numItems", Value::Float64(static_cast<double>(want))}})}};
+    if (table) {
+      args["table"] = Value::String(*table);
+      args["order"] = Value::String(order);
+    }
+    CVX_ASSIGN_OR_RETURN(Value page, CallRemote(target, table ? "_system/cli/tableData" : "_system/cli/tables",
+                                                Value::FromObject(std::move(args))));
+    const Value* rows = page.Find("page");
+    if (rows == nullptr || !rows->is_array()) return absl::UnavailableError("unexpected reply from the server");
+    for (const Value& row : rows->array()) {
+      if (table) {
+        docs->push_back(row);
+      } else if (const Value* name = row.Find("name"); name && name->is_string()) {
+        names->push_back(name->string());
+      }
+    }
+    const Value* done = page.Find("isDone");
+    if (done == nullptr || !done->is_boolean() || done->boolean() || (table && docs->size() >= count)) break;
+    cursor = *page.Find("continueCursor");
+  }
+  std::sort(names->begin(), names->end());
+  return absl::OkStatus();
+}
+
 int Data(const App& app, int argc, char** argv) {
   Target target;
   std::optional<std::string> table;
@@ -133,40 +185,23 @@ int Data(const App& app, int argc, char** argv) {
     std::fprintf(stderr, "convexlite data: %s\n", error->c_str());
     return 2;
   }
-  if (target.remote()) {
-    std::fprintf(stderr, "convexlite data: --url targets are not supported yet; stop the server and use --data\n");
-    return 2;
-  }
-  absl::StatusOr<LocalBackend> local = OpenLocal(app, target.data);
-  if (!local.ok()) {
-    std::fprintf(stderr, "convexlite data: %s\n", std::string(local.status().message()).c_str());
+  // The table names (no table given) or the table's newest/oldest limit + 1 documents, from
+  // the data directory or, like `npx convex data`, from the _system/cli queries.
+  std::vector<std::string> names;
+  std::vector<Value> docs;
+  absl::Status status = target.remote() ? ReadRemote(target, table, limit + 1, order, &names, &docs)
+                                        : ReadLocal(app, target, table, limit + 1, order, &names, &docs);
+  if (!status.ok()) {
+    std::fprintf(stderr, "convexlite data: %s\n", std::string(status.message()).c_str());
     return 1;
   }
   if (!table) {
-    std::vector<std::string> names;
-    for (const std::string& name : local->db->TableNames()) {
-      if (!name.empty() && name[0] != '_') names.push_back(name);
-    }
     if (names.empty()) {
       std::fprintf(stderr, "There are no tables in the database.\n");
       return 0;
     }
     std::printf("%s\n", absl::StrJoin(names, "\n").c_str());
     return 0;
-  }
-  std::unique_ptr<Transaction> txn = local->db->Begin();
-  ExecutionState state(Limits{}, 0, 1);
-  DatabaseReader reader(txn.get(), &state, &app.schema(), /*system=*/false);
-  std::vector<Value> docs;
-  absl::StatusOr<std::optional<uint32_t>> number = txn->TableNumber(*table);
-  if (number.ok() && number->has_value()) {
-    absl::StatusOr<std::vector<Value>> read =
-        reader.Query(*table).Order(order == "asc" ? Order::kAsc : Order::kDesc).Take(limit + 1);
-    if (!read.ok()) {
-      std::fprintf(stderr, "convexlite data: %s\n", std::string(read.status().message()).c_str());
-      return 1;
-    }
-    docs = std::move(*read);
   }
   if (docs.empty()) {
     std::fprintf(stderr, "There are no documents in this table.\n");

@@ -243,6 +243,14 @@ absl::Status InsertDocuments(Transaction& txn, const SchemaDefinition& schema,
 
 }  // namespace
 
+bool ImportOptions::SetMode(std::string_view name) {
+  if (name == "requireEmpty") mode = Mode::kRequireEmpty;
+  else if (name == "replace") mode = Mode::kReplace;
+  else if (name == "append") mode = Mode::kAppend;
+  else return false;
+  return true;
+}
+
 absl::StatusOr<ExportSummary> ExportSnapshot(Database& db, const std::string& path) {
   auto txn = db.Begin();
   std::vector<std::pair<uint32_t, std::string>> tables;
@@ -266,6 +274,7 @@ absl::StatusOr<ExportSummary> ExportSnapshot(Database& db, const std::string& pa
   buffers.push_back(std::move(table_list));
   entries.emplace_back("_tables/documents.jsonl", &buffers.back());
   ExportSummary summary;
+  summary.ts = txn->begin_ts();
   for (const auto& [number, name] : tables) {
     ScanRequest all;
     all.table = name;

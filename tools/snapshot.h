@@ -35,11 +35,14 @@ namespace cvx::tools {
 struct ExportSummary {
   size_t tables = 0;
   size_t documents = 0;
+  uint64_t ts = 0;  // the snapshot's timestamp
 };
 [[nodiscard]] absl::StatusOr<ExportSummary> ExportSnapshot(Database& db, const std::string& path);
 
 struct ImportOptions {
   enum class Mode { kRequireEmpty, kReplace, kAppend } mode = Mode::kRequireEmpty;
+  // "requireEmpty" | "replace" | "append" (Convex's import modes); false for others.
+  [[nodiscard]] bool SetMode(std::string_view name);
   std::optional<std::string> table;  // required for .jsonl/.json, refused for .zip
   // Called after each table: (table, documents imported).
   std::function<void(const std::string&, size_t)> progress;

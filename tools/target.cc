@@ -14,6 +14,7 @@
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
+#include "engine/base/status_macros.h"
 #include "engine/value/json.h"
 #include "functions/auth/crypto.h"
 #include "schema/schema.h"
@@ -102,8 +103,10 @@ absl::StatusOr<LocalBackend> OpenLocal(const App& app, const std::string& data) 
   return out;
 }
 
-absl::StatusOr<Value> CallRemote(const Target& target, std::string_view path, const Value& args,
-                                 const std::optional<Object>& identity) {
+absl::StatusOr<AdminReply> AdminRequest(const Target& target, std::string_view method,
+                                        std::string_view path, std::string body,
+                                        std::string_view content_type,
+                                        const std::optional<Object>& identity) {
   namespace beast = boost::beast;
   namespace http = beast::http;
   using tcp = boost::asio::ip::tcp;
@@ -120,40 +123,60 @@ absl::StatusOr<Value> CallRemote(const Target& target, std::string_view path, co
   }
   std::string auth = "Convex " + target.admin_key;
   if (identity) auth += ":" + absl::Base64Escape(ToCleanJson(Value::FromObject(*identity)));
-  std::string body = absl::StrCat("{\"path\":", ToConvexJson(Value::String(std::string(path))),
-                                  ",\"args\":", ToConvexJson(args),
-                                  ",\"format\":\"convex_encoded_json\"}");
   try {
     boost::asio::io_context ioc;
     beast::tcp_stream stream(ioc);
     tcp::resolver resolver(ioc);
     stream.connect(resolver.resolve(host, port));
-    http::request<http::string_body> req{http::verb::post, "/api/function", 11};
+    http::request<http::string_body> req{http::string_to_verb(std::string(method)), std::string(path), 11};
     req.set(http::field::host, host);
-    req.set(http::field::content_type, "application/json");
+    if (!content_type.empty()) req.set(http::field::content_type, std::string(content_type));
     req.set(http::field::authorization, auth);
-    req.body() = body;
+    req.body() = std::move(body);
     req.prepare_payload();
     http::write(stream, req);
     beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(stream, buffer, res);
-    absl::StatusOr<Value> reply = ParseConvexJson(res.body());
-    if (!reply.ok() || !reply->is_object()) {
-      return absl::UnavailableError(absl::StrCat("unexpected reply (HTTP ", res.result_int(), "): ", res.body()));
-    }
-    const Value* status = reply->Find("status");
-    if (status && status->is_string() && status->string() == "success") {
-      const Value* value = reply->Find("value");
-      return value ? *value : Value::Null();
-    }
-    const Value* message = reply->Find("errorMessage");
-    if (message == nullptr) message = reply->Find("message");
-    std::string text = message && message->is_string() ? message->string() : res.body();
-    return absl::FailedPreconditionError(text);
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(boost::none);  // snapshot downloads
+    http::read(stream, buffer, parser);
+    AdminReply reply;
+    reply.status = parser.get().result_int();
+    reply.body = std::move(parser.get().body());
+    return reply;
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat("cannot reach ", target.url, ": ", e.what()));
   }
+}
+
+absl::Status AdminReply::Check() const {
+  if (status >= 200 && status < 300) return absl::OkStatus();
+  absl::StatusOr<Value> error = ParseConvexJson(body);
+  const Value* message = error.ok() ? error->Find("message") : nullptr;
+  return absl::FailedPreconditionError(message && message->is_string()
+                                           ? message->string()
+                                           : absl::StrCat("HTTP ", status, ": ", body));
+}
+
+absl::StatusOr<Value> CallRemote(const Target& target, std::string_view path, const Value& args,
+                                 const std::optional<Object>& identity) {
+  std::string body = absl::StrCat("{\"path\":", ToConvexJson(Value::String(std::string(path))),
+                                  ",\"args\":", ToConvexJson(args),
+                                  ",\"format\":\"convex_encoded_json\"}");
+  CVX_ASSIGN_OR_RETURN(AdminReply res, AdminRequest(target, "POST", "/api/function", std::move(body),
+                                                     "application/json", identity));
+  absl::StatusOr<Value> reply = ParseConvexJson(res.body);
+  if (!reply.ok() || !reply->is_object()) {
+    return absl::UnavailableError(absl::StrCat("unexpected reply (HTTP ", res.status, "): ", res.body));
+  }
+  const Value* status = reply->Find("status");
+  if (status && status->is_string() && status->string() == "success") {
+    const Value* value = reply->Find("value");
+    return value ? *value : Value::Null();
+  }
+  const Value* message = reply->Find("errorMessage");
+  if (message == nullptr) message = reply->Find("message");
+  std::string text = message && message->is_string() ? message->string() : res.body;
+  return absl::FailedPreconditionError(text);
 }
 
 }  // namespace cvx::tools

@@ -44,6 +44,19 @@ struct LocalBackend {
 };
 [[nodiscard]] absl::StatusOr<LocalBackend> OpenLocal(const App& app, const std::string& data);
 
+// One admin-authenticated HTTP request to a running server (acting as `identity` when
+// given). kUnavailable when the server cannot be reached; any HTTP status is a reply.
+struct AdminReply {
+  int status = 0;
+  std::string body;
+  // OK for 2xx; else kFailedPrecondition with the {code, message} reply's message.
+  [[nodiscard]] absl::Status Check() const;
+};
+[[nodiscard]] absl::StatusOr<AdminReply> AdminRequest(const Target& target, std::string_view method,
+                                                      std::string_view path, std::string body = "",
+                                                      std::string_view content_type = "application/json",
+                                                      const std::optional<Object>& identity = {});
+
 // Calls a function on a running server through POST /api/function with the admin key
 // (acting as `identity` when given): its value, or its error message (and ConvexError data
 // as JSON) as kFailedPrecondition; kUnavailable when the server cannot be reached.

@@ -12,15 +12,6 @@ namespace {
 
 Value ErrorCode(const char* code) { return Value::FromObject({{"code", Value::String(code)}}); }
 
-Validator PaginationOpts() {
-  return v::Object({{"numItems", v::Float64()},
-                    {"cursor", v::Union({v::String(), v::Null()})},
-                    {"endCursor", v::Optional(v::Union({v::String(), v::Null()}))},
-                    {"id", v::Optional(v::Float64())},
-                    {"maximumRowsRead", v::Optional(v::Float64())},
-                    {"maximumBytesRead", v::Optional(v::Float64())}});
-}
-
 Value ToArray(std::vector<Value> docs) { return Value::FromArray(Array(docs.begin(), docs.end())); }
 
 void RegisterValues(App& app) {
@@ -52,7 +43,7 @@ void RegisterMessages(App& app) {
                  CVX_ASSIGN_OR_RETURN(std::string id, ctx.db().Insert("messages", std::move(doc)));
                  return Value::String(id);
                });
-  app.Query("messages:list", v::Object({{"channel", v::String()}, {"paginationOpts", PaginationOpts()}}),
+  app.Query("messages:list", v::Object({{"channel", v::String()}, {"paginationOpts", PaginationOptsValidator()}}),
             [](QueryCtx& ctx, const Object& args) -> absl::StatusOr<Value> {
               return ctx.db()
                   .Query("messages")
