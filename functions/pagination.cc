@@ -20,6 +20,7 @@
 #include "functions/context.h"
 #include "functions/query.h"
 #include "openssl/hmac.h"
+#include "openssl/sha.h"
 
 namespace cvx {
 
@@ -62,8 +63,15 @@ uint64_t Fingerprint(const ScanRequest& req) {
     if (!b) return std::string("-");
     return absl::StrCat(b->inclusive ? "[" : "(", b->value ? ToConvexJson(*b->value) : "u");
   };
-  return absl::HashOf(req.table, req.index, range, bound(req.range.lower), bound(req.range.upper),
-                      req.order == Order::kAsc);
+  // A stable hash (absl::Hash is seeded per process): cursors must survive a restart.
+  std::string text = absl::StrCat(req.table.size(), ":", req.table, req.index.size(), ":", req.index,
+                                  range.size(), ":", range, bound(req.range.lower), "|",
+                                  bound(req.range.upper), "|", req.order == Order::kAsc ? "asc" : "desc");
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  uint64_t fingerprint = 0;
+  for (int i = 0; i < 8; ++i) fingerprint = (fingerprint << 8) | digest[i];
+  return fingerprint;
 }
 
 std::string EncodeCursor(const std::string& key, uint64_t fingerprint, bool end,

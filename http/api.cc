@@ -161,7 +161,7 @@ void AddCorsHeaders(const HttpRequest& request, HttpResponse* response) {
 }
 
 HttpResponse HandleHttpAction(Runner* runner, const HttpRequest& request,
-                              std::string_view strip_prefix) {
+                              std::string_view strip_prefix, const TokenVerifier& verify_token) {
   HttpActionRequest action;
   action.method = request.method;
   action.url = request.target.substr(std::min(request.target.size(), strip_prefix.size()));
@@ -170,7 +170,15 @@ HttpResponse HandleHttpAction(Runner* runner, const HttpRequest& request,
   action.headers = request.headers;
   action.body = request.body;
   action.remote_addr = request.remote_addr;
-  HttpActionResponse r = runner->RunHttpAction(action, std::nullopt);
+  // ctx.auth in an HTTP action: the identity of a valid `Authorization: Bearer <jwt>`.
+  // Other bearer values (Better Auth's session tokens use the same header) leave it unset.
+  std::optional<UserIdentity> identity;
+  std::string auth = request.Header("authorization");
+  if (verify_token && absl::StartsWithIgnoreCase(auth, "bearer ")) {
+    absl::StatusOr<UserIdentity> verified = verify_token(std::string_view(auth).substr(7));
+    if (verified.ok()) identity = std::move(*verified);
+  }
+  HttpActionResponse r = runner->RunHttpAction(action, identity);
   HttpResponse out;
   out.status = r.status;
   out.headers = std::move(r.headers);
@@ -281,7 +289,7 @@ HttpResponse ApiHandler::Handle(const HttpRequest& request) {
   for (auto param : url.params()) query[std::string(param.key)] = std::string(param.value);
 
   if (path == "/http" || absl::StartsWith(path, "/http/")) {
-    return HandleHttpAction(runner_, request, "/http");
+    return HandleHttpAction(runner_, request, "/http", options_.verify_token);
   }
   HttpResponse response;
   if (request.method == "OPTIONS") {

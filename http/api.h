@@ -93,8 +93,10 @@ class ApiHandler {
 
 // Serves an HTTP action: the request path minus `strip_prefix` (e.g. "/http" on the API
 // port) is looked up in the App's router. CORS is the handler's business, as in Convex.
+// A valid `Authorization: Bearer <jwt>` (checked by `verify_token`) is the action's
+// ctx.auth identity; an invalid or non-JWT bearer value leaves it unauthenticated.
 HttpResponse HandleHttpAction(Runner* runner, const HttpRequest& request,
-                              std::string_view strip_prefix);
+                              std::string_view strip_prefix, const TokenVerifier& verify_token = nullptr);
 
 // Status -> HTTP status code, for system errors ({code, message}).
 int HttpStatusFor(const absl::Status& status);

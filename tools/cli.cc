@@ -642,14 +642,17 @@ int Dev(const App& app, int argc, char** argv) {
   }
   // auth.config: providers' "${CONVEX_SITE_URL}" and "${env:NAME}" resolve at use.
   std::atomic<uint16_t> site_port{0};
+  std::atomic<uint16_t> api_port{0};
   auto site_url = [&]() {
     return flags.site_url.empty() ? "http://127.0.0.1:" + std::to_string(site_port.load())
                                   : flags.site_url;
   };
   RunnerOptions runner_options;
+  runner_options.cursor_key =
+      DefaultSecret(flags.data, flags.durability != Durability::kMemory, kCursorKeyFile);
   runner_options.builtin_env =
-      BuiltinEnv(site_url, flags.secret,
-                 DefaultSecret(flags.data, flags.durability != Durability::kMemory),
+      BuiltinEnv(site_url, [&api_port] { return "http://127.0.0.1:" + std::to_string(api_port.load()); },
+                 flags.secret, DefaultSecret(flags.data, flags.durability != Durability::kMemory),
                  flags.fast_password_hash);
   Runner runner(&app, db->get(), runner_options);
   if (flags.fast_password_hash) {
@@ -713,7 +716,9 @@ int Dev(const App& app, int argc, char** argv) {
   server_options.api_port = flags.port;
   server_options.site_port = flags.site_port;
   server_options.api = [&api](const HttpRequest& r) { return api.Handle(r); };
-  server_options.site = [&runner](const HttpRequest& r) { return HandleHttpAction(&runner, r, ""); };
+  server_options.site = [&runner, &api_options](const HttpRequest& r) {
+    return HandleHttpAction(&runner, r, "", api_options.verify_token);
+  };
   server_options.sync = [&](std::function<void(std::string)> send,
                             std::function<void(int, std::string)> close) {
     auto session = std::make_shared<SyncSession>(&runner, &hub, &sync_pool, api_options.verify_token,
@@ -728,6 +733,7 @@ int Dev(const App& app, int argc, char** argv) {
     return 1;
   }
   site_port = server.site_port();
+  api_port = server.api_port();
   jobs.Start();
   std::printf("convexlite dev: serving %s%s\n", flags.data.c_str(),
               flags.durability == Durability::kMemory ? " (in memory)" : "");

@@ -50,9 +50,9 @@ std::optional<std::string> Target::Finish() {
   return std::nullopt;
 }
 
-std::string DefaultSecret(const std::string& data_dir, bool persist) {
+std::string DefaultSecret(const std::string& data_dir, bool persist, const char* file) {
   if (!persist) return auth::GenerateId(48);
-  std::string path = data_dir + "/better-auth-secret";
+  std::string path = data_dir + "/" + file;
   if (FILE* f = std::fopen(path.c_str(), "r")) {
     char buf[128] = {0};
     size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
@@ -70,15 +70,16 @@ std::string DefaultSecret(const std::string& data_dir, bool persist) {
 }
 
 std::function<std::optional<std::string>(std::string_view)> BuiltinEnv(
-    std::function<std::string()> site_url, std::string secret, std::string default_secret,
-    bool fast_hash) {
+    std::function<std::string()> site_url, std::function<std::string()> cloud_url,
+    std::string secret, std::string default_secret, bool fast_hash) {
   if (secret.empty()) {
     if (const char* env = std::getenv("BETTER_AUTH_SECRET"); env && *env) secret = env;
   }
-  return [site_url = std::move(site_url), secret = std::move(secret),
+  return [site_url = std::move(site_url), cloud_url = std::move(cloud_url), secret = std::move(secret),
           default_secret = std::move(default_secret),
           fast_hash](std::string_view name) -> std::optional<std::string> {
     if (name == "CONVEX_SITE_URL") return site_url();
+    if (name == "CONVEX_CLOUD_URL") return cloud_url();
     if (name == "BETTER_AUTH_SECRET" && !secret.empty()) return secret;
     if (name == "CONVEXLITE_DEFAULT_AUTH_SECRET") return default_secret;
     if (name == "CONVEXLITE_FAST_PASSWORD_HASH") return fast_hash ? "1" : "0";
@@ -95,8 +96,10 @@ absl::StatusOr<LocalBackend> OpenLocal(const App& app, const std::string& data) 
     return absl::Status(s.code(), absl::StrCat("the schema cannot be applied: ", s.message()));
   }
   RunnerOptions runner_options;
-  runner_options.builtin_env = BuiltinEnv([] { return std::string("http://127.0.0.1:3211"); }, "",
+  runner_options.builtin_env = BuiltinEnv([] { return std::string("http://127.0.0.1:3211"); },
+                                          [] { return std::string("http://127.0.0.1:3210"); }, "",
                                           DefaultSecret(data, true), false);
+  runner_options.cursor_key = DefaultSecret(data, true, kCursorKeyFile);
   LocalBackend out;
   out.db = std::move(*db);
   out.runner = std::make_unique<Runner>(&app, out.db.get(), runner_options);

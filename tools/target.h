@@ -66,10 +66,14 @@ struct AdminReply {
 
 // The built-in environment of `convexlite dev` and the commands (see cli.cc).
 std::function<std::optional<std::string>(std::string_view)> BuiltinEnv(
-    std::function<std::string()> site_url, std::string secret, std::string default_secret,
-    bool fast_hash);
+    std::function<std::string()> site_url, std::function<std::string()> cloud_url,
+    std::string secret, std::string default_secret, bool fast_hash);
 // The data directory's generated Better Auth secret (created on first use).
-std::string DefaultSecret(const std::string& data_dir, bool persist);
+// With `file`, another generated key kept the same way: kCursorKeyFile authenticates
+// pagination cursors, so a client's cursors survive a server restart as with Convex.
+inline constexpr char kCursorKeyFile[] = "cursor-key";
+std::string DefaultSecret(const std::string& data_dir, bool persist,
+                          const char* file = "better-auth-secret");
 
 // `convexlite data`: see data.cc.
 int Data(const App& app, int argc, char** argv);

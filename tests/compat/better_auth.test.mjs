@@ -219,6 +219,20 @@ test("the Convex token gives me:whoami and me:organization through ConvexHttpCli
   const jwks = await (await rawAuth("/convex/jwks")).json();
   assert.ok(jwks.keys.some((k) => k.kid === header.kid), "the token's kid is in /convex/jwks");
 
+  // HTTP actions see the same identity through Authorization: Bearer; a forged or
+  // non-JWT bearer value leaves them unauthenticated.
+  const httpMe = async (authorization) =>
+    (await fetch(`${server.siteUrl}/me`, { headers: authorization ? { authorization } : {} })).json();
+  assert.equal((await httpMe(`Bearer ${token}`)).subject, signedUp.user.id);
+  assert.equal((await fetch(`${server.url}/http/me`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.json())).subject,
+               signedUp.user.id);
+  assert.equal(await httpMe(), null);
+  const [h, p] = token.split(".");
+  const forged = Buffer.from(JSON.stringify({ ...claims, sub: "someone-else" })).toString("base64url");
+  assert.equal(await httpMe(`Bearer ${h}.${forged}.${token.split(".")[2]}`), null);
+  assert.equal(await httpMe(`Bearer ${signedUp.token}`), null);
+  void p;
+
   const convex = new ConvexHttpClient(server.url);
   assert.equal(await convex.query(api.me.whoami, {}), null);
   assert.equal(await convex.query(api.me.organization, {}), null);

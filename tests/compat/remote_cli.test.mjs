@@ -117,3 +117,36 @@ test("export with npx convex, import with convexlite --url, and the reverse", ()
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("built-in variables: CONVEX_CLOUD_URL and CONVEX_SITE_URL are the server's URLs", () => {
+  const cloud = cvx("run", "env:get", '{"name":"CONVEX_CLOUD_URL"}');
+  assert.equal(cloud.status, 0, cloud.stderr);
+  assert.equal(JSON.parse(cloud.stdout), server.url);
+  assert.equal(JSON.parse(cvx("run", "env:get", '{"name":"CONVEX_SITE_URL"}').stdout), server.siteUrl);
+});
+
+test("pagination cursors survive a server restart", async () => {
+  const own = await startServer();
+  let restarted;
+  try {
+    const run = (...args) => spawnSync(bin, [...args, "--url", own.url, "--admin-key", ADMIN_KEY], { encoding: "utf8" });
+    const user = JSON.parse(run("run", "auth:create",
+      '{"input":{"model":"user","data":{"name":"Ada","email":"ada@example.com","createdAt":1,"updatedAt":1}}}').stdout);
+    for (const body of ["one", "two", "three"]) {
+      const sent = run("run", "messages:send", JSON.stringify({ channel: "c", body }),
+                       "--identity", JSON.stringify({ subject: user._id }));
+      assert.equal(sent.status, 0, sent.stderr);
+    }
+    const first = await new ConvexHttpClient(own.url).query(anyApi.messages.list,
+      { channel: "c", paginationOpts: { numItems: 1, cursor: null } });
+    assert.deepEqual(first.page.map((m) => m.body), ["three"]);
+    assert.equal(await own.stop({ keepData: true }), 0);
+    restarted = await startServer([], { dataDir: own.dataDir });
+    const second = await new ConvexHttpClient(restarted.url).query(anyApi.messages.list,
+      { channel: "c", paginationOpts: { numItems: 2, cursor: first.continueCursor } });
+    assert.deepEqual(second.page.map((m) => m.body), ["two", "one"]);
+  } finally {
+    if (restarted) await restarted.stop();
+    else await own.stop();
+  }
+});

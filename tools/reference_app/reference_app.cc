@@ -5,6 +5,7 @@
 #include "functions/auth/better_auth.h"
 
 #include "engine/base/status_macros.h"
+#include "engine/value/json.h"
 #include "functions/errors.h"
 
 namespace cvx {
@@ -285,6 +286,21 @@ void RegisterReferenceApp(App& app) {
   RegisterLists(app);
   RegisterMe(app);
   RegisterJobs(app);
+  // The caller's identity as an HTTP action sees it (Authorization: Bearer <jwt>), or null.
+  app.http().Route("GET", "/me",
+                   [](ActionCtx& ctx, const HttpActionRequest&) -> absl::StatusOr<HttpActionResponse> {
+                     HttpActionResponse r;
+                     r.headers["content-type"] = "application/json";
+                     r.body = ToConvexJson(ctx.auth().GetUserIdentity().value_or(Value::Null()));
+                     return r;
+                   });
+  // An environment variable as handlers see it, built-in ones included (internal: values
+  // may be secrets).
+  app.InternalQuery("env:get", v::Object({{"name", v::String()}}),
+                    [](QueryCtx& ctx, const Object& args) -> absl::StatusOr<Value> {
+                      std::optional<std::string> value = ctx.Env(args.at("name").string());
+                      return value ? Value::String(*value) : Value::Null();
+                    });
   app.http().Route("GET", "/hello",
                    [](ActionCtx&, const HttpActionRequest&) -> absl::StatusOr<HttpActionResponse> {
                      HttpActionResponse r;
