@@ -234,12 +234,12 @@ HttpResponse CliApi::FinishUpload(const HttpRequest& request) {
     return SystemErrorResponse(Bad("BadJsonBody", "expected {import: {format, mode, tableName?}, uploadToken, partTokens}"));
   }
   static const std::map<std::string, std::string> kExtensions = {
-      {"zip", ".zip"}, {"jsonLines", ".jsonl"}, {"jsonArray", ".json"}};
+      {"zip", ".zip"}, {"jsonLines", ".jsonl"}, {"jsonArray", ".json"}, {"csv", ".csv"}};
   auto extension = kExtensions.find(format->string());
   if (extension == kExtensions.end()) {
     return SystemErrorResponse(Bad("UnsupportedImportFormat",
                                    absl::StrCat("convexlite does not import the format \"", format->string(),
-                                                "\" (zip, jsonLines and jsonArray are supported)")));
+                                                "\" (zip, jsonLines, jsonArray and csv are supported)")));
   }
   static const std::map<std::string, std::string> kModes = {
       {"requireEmpty", "RequireEmpty"}, {"append", "Append"}, {"replace", "Replace"}};
@@ -269,6 +269,7 @@ HttpResponse CliApi::FinishUpload(const HttpRequest& request) {
   if (absl::Status s = WriteFile(file, bytes); !s.ok()) return SystemErrorResponse(s);
   Object format_field{{"format", Value::String(format->string() == "zip"         ? "zip"
                                                : format->string() == "jsonLines" ? "jsonl"
+                                               : format->string() == "csv"       ? "csv"
                                                                                  : "json_array")}};
   if (table) format_field["table"] = *table;
   Object row{
@@ -315,9 +316,8 @@ HttpResponse CliApi::PerformImport(const HttpRequest& request) {
   const Value* table = format.Find("table");
   static const std::map<std::string, std::string> kModes = {
       {"RequireEmpty", "requireEmpty"}, {"Append", "append"}, {"Replace", "replace"}};
-  std::string extension = format.Find("format")->string() == "zip"     ? ".zip"
-                          : format.Find("format")->string() == "jsonl" ? ".jsonl"
-                                                                       : ".json";
+  const std::string& kind = format.Find("format")->string();
+  std::string extension = kind == "zip" ? ".zip" : kind == "jsonl" ? ".jsonl" : kind == "csv" ? ".csv" : ".json";
   fs::path dir = fs::path(hooks_.dir) / "uploads" / token;
   absl::StatusOr<uint64_t> written =
       hooks_.import_file((dir / absl::StrCat("upload", extension)).string(),

@@ -286,7 +286,7 @@ constexpr char kImportUsage[] =
     "usage: convexlite import [--replace | --append] [--table TABLE] FILE\n"
     "                         [--data DIR | --url URL --admin-key KEY]\n"
     "\n"
-    "Imports a Convex snapshot ZIP, or one table from a .jsonl or .json file (--table).\n"
+    "Imports a Convex snapshot ZIP, or one table from a .jsonl, .json or .csv file (--table).\n"
     "Documents keep their _id. A table that already has documents needs --replace (its\n"
     "documents are swapped for the file's, in one transaction) or --append.\n";
 
@@ -319,14 +319,15 @@ absl::StatusOr<ImportSummary> RemoteImport(const Target& target, const std::stri
   std::string format = absl::EndsWith(file, ".zip")     ? "zip"
                        : absl::EndsWith(file, ".jsonl") ? "jsonLines"
                        : absl::EndsWith(file, ".json")  ? "jsonArray"
+                       : absl::EndsWith(file, ".csv")   ? "csv"
                                                         : "";
   if (format.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "cannot import ", file, ": the file must be a .zip snapshot, or .jsonl / .json with --table"));
+        "cannot import ", file, ": the file must be a .zip snapshot, or .jsonl / .json / .csv with --table"));
   }
   if ((format == "zip") == options.table.has_value()) {
     return absl::InvalidArgumentError(format == "zip" ? "--table cannot be used with a ZIP snapshot"
-                                                      : "--table is required to import a .jsonl or .json file");
+                                                      : "--table is required to import a .jsonl, .json or .csv file");
   }
   std::ifstream in(file, std::ios::binary);
   if (!in) return absl::InvalidArgumentError("cannot read " + file);

@@ -3,11 +3,15 @@
 #include <zip.h>
 
 #include <deque>
+#include <set>
+#include <limits>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -157,6 +161,130 @@ absl::StatusOr<std::vector<Value>> Decode(const std::string& name, const TableFi
   }
   for (const Value& d : docs) {
     if (!d.is_object()) return Invalid(absl::StrCat("table ", name, ": a document is not an object"));
+  }
+  return docs;
+}
+
+// --- CSV, as Convex's import reads it (parse.rs parse_csv_import / parse_csv_cell, on the
+// csv crate's defaults). Hand-written because no packaged library matches those rules:
+//   file   := BOM? record (terminator record)*      terminator := "\r\n" | "\r" | "\n"
+//   record := field ("," field)*                     (empty lines are skipped)
+//   field  := '"' (char | '""' | newline)* '"' | char*   (a stray quote is kept as text)
+// The first record is the header (cells trimmed of spaces); every other record must have
+// as many fields. A cell that parses as a float (Rust's f64 grammar: sign, digits, '.',
+// exponent, inf/infinity/nan) becomes float64 (non-finite: null), anything else a string.
+
+// Rust's f64::from_str grammar, whole string.
+std::optional<double> ParseRustFloat(const std::string& s) {
+  size_t i = 0;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+  std::string rest = absl::AsciiStrToLower(s.substr(i));
+  if (rest == "inf" || rest == "infinity" || rest == "nan") {
+    return std::numeric_limits<double>::quiet_NaN();  // non-finite: Convex stores null
+  }
+  size_t digits = 0, j = i;
+  while (j < s.size() && absl::ascii_isdigit(s[j])) ++j, ++digits;
+  if (j < s.size() && s[j] == '.') {
+    ++j;
+    while (j < s.size() && absl::ascii_isdigit(s[j])) ++j, ++digits;
+  }
+  if (digits == 0) return std::nullopt;
+  if (j < s.size() && (s[j] == 'e' || s[j] == 'E')) {
+    ++j;
+    if (j < s.size() && (s[j] == '+' || s[j] == '-')) ++j;
+    size_t exponent = 0;
+    while (j < s.size() && absl::ascii_isdigit(s[j])) ++j, ++exponent;
+    if (exponent == 0) return std::nullopt;
+  }
+  if (j != s.size()) return std::nullopt;
+  return std::strtod(s.c_str(), nullptr);
+}
+
+absl::StatusOr<std::vector<Value>> ParseCsv(const std::string& text, const SchemaDefinition& schema,
+                                            const std::string& table) {
+  std::vector<std::pair<size_t, std::vector<std::string>>> records;  // (line, fields)
+  size_t i = absl::StartsWith(text, "\xEF\xBB\xBF") ? 3 : 0;
+  size_t line = 1;
+  while (i < text.size()) {
+    if (text[i] == '\r' || text[i] == '\n') {  // an empty line
+      i += text.compare(i, 2, "\r\n") == 0 ? 2 : 1;
+      ++line;
+      continue;
+    }
+    size_t start_line = line;
+    std::vector<std::string> fields(1);
+    bool quoted = false, after_quote = false;
+    for (; i < text.size(); ++i) {
+      char c = text[i];
+      if (quoted) {
+        if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+          fields.back().push_back('"');
+          ++i;
+        } else if (c == '"') {
+          quoted = false;
+          after_quote = true;
+        } else {
+          if (c == '\n') ++line;
+          fields.back().push_back(c);
+        }
+      } else if (c == ',') {
+        fields.emplace_back();
+        after_quote = false;
+      } else if (c == '\r' || c == '\n') {
+        break;
+      } else if (c == '"' && fields.back().empty() && !after_quote) {
+        quoted = true;
+      } else {
+        fields.back().push_back(c);
+      }
+    }
+    if (i < text.size()) {
+      i += text.compare(i, 2, "\r\n") == 0 ? 2 : 1;
+      ++line;
+    }
+    records.emplace_back(start_line, std::move(fields));
+  }
+  if (records.empty()) return std::vector<Value>();
+  std::vector<std::string> header;
+  for (std::string name : records[0].second) {
+    size_t b = name.find_first_not_of(' '), e = name.find_last_not_of(' ');
+    name = b == std::string::npos ? "" : name.substr(b, e - b + 1);
+    std::string why;
+    if (absl::StartsWith(name, "$")) why = absl::StrCat("Field name ", name, " starts with '$', which is reserved.");
+    if (name.size() > 1024) why = absl::StrCat("Field name ", name.substr(0, 32), "... is longer than 1024 characters.");
+    for (char c : name) {
+      if (static_cast<unsigned char>(c) >= 0x80 || absl::ascii_iscntrl(c)) {
+        why = absl::StrCat("Field name ", name, " has invalid character: only non-control ASCII is allowed.");
+      }
+    }
+    if (!why.empty()) {
+      return Invalid(absl::StrCat("CSV header \"", name, "\" isn't a valid field name: ", why));
+    }
+    header.push_back(std::move(name));
+  }
+  // Optional top-level fields of the table's schema: an empty cell omits them.
+  std::set<std::string> optional;
+  if (const TableDefinition* def = schema.Find(table);
+      def != nullptr && def->document().kind() == Validator::Kind::kObject) {
+    for (const auto& [name, field] : def->document().fields()) {
+      if (field.optional()) optional.insert(name);
+    }
+  }
+  std::vector<Value> docs;
+  for (size_t r = 1; r < records.size(); ++r) {
+    const auto& [row_line, cells] = records[r];
+    if (cells.size() != header.size()) {
+      return Invalid(absl::StrCat("CSV row ", row_line, " doesn't have all of the fields in the header"));
+    }
+    Object doc;
+    for (size_t c = 0; c < cells.size(); ++c) {
+      if (cells[c].empty() && optional.count(header[c])) continue;
+      std::optional<double> number = ParseRustFloat(cells[c]);
+      doc[header[c]] = !number                ? Value::String(cells[c])
+                       : std::isfinite(*number) ? Value::Float64(*number)
+                                                : Value::Null();
+    }
+    docs.push_back(Value::FromObject(std::move(doc)));
   }
   return docs;
 }
@@ -325,8 +453,8 @@ absl::StatusOr<ImportSummary> ImportSnapshot(Database& db, const SchemaDefinitio
   if (absl::EndsWith(path, ".zip")) {
     if (options.table) return Invalid("--table cannot be used with a ZIP snapshot");
     CVX_ASSIGN_OR_RETURN(files, ReadZip(path));
-  } else if (absl::EndsWith(path, ".jsonl") || absl::EndsWith(path, ".json")) {
-    if (!options.table) return Invalid("--table is required to import a .jsonl or .json file");
+  } else if (absl::EndsWith(path, ".jsonl") || absl::EndsWith(path, ".json") || absl::EndsWith(path, ".csv")) {
+    if (!options.table) return Invalid("--table is required to import a .jsonl, .json or .csv file");
     std::ifstream in(path, std::ios::binary);
     if (!in) return Invalid(absl::StrCat("cannot read ", path));
     std::stringstream ss;
@@ -335,11 +463,15 @@ absl::StatusOr<ImportSummary> ImportSnapshot(Database& db, const SchemaDefinitio
     json_array = absl::EndsWith(path, ".json");
   } else {
     return Invalid(absl::StrCat("cannot import ", path,
-                                ": the file must be a .zip snapshot, or .jsonl / .json with --table"));
+                                ": the file must be a .zip snapshot, or .jsonl / .json / .csv with --table"));
   }
   std::map<std::string, std::vector<Value>> docs;
   for (const auto& [table, file] : files.tables) {
-    CVX_ASSIGN_OR_RETURN(docs[table], Decode(table, file, json_array));
+    if (absl::EndsWith(path, ".csv")) {
+      CVX_ASSIGN_OR_RETURN(docs[table], ParseCsv(file.documents, schema, table));
+    } else {
+      CVX_ASSIGN_OR_RETURN(docs[table], Decode(table, file, json_array));
+    }
   }
   // One transaction: a refused or failing import changes nothing.
   auto txn = db.Begin();

@@ -10,8 +10,9 @@
 //     <table>/generated_schema.jsonl     "uniform"
 //
 // Import reads such ZIPs (tables named by the directory holding documents.jsonl; system
-// tables and components skipped), and `--table T` with a .jsonl (one document per line) or
-// .json (an array) file. Documents keep their _id (and _creationTime when it is a
+// tables and components skipped), and `--table T` with a .jsonl (one document per line),
+// .json (an array) or .csv file (a header row; cells that parse as floats become float64,
+// others strings, as Convex's CSV import does). Documents keep their _id (and _creationTime when it is a
 // float64), and each table gets the number its IDs carry (the one `_tables` lists, else
 // its first _id's), as Convex's import does: tables are created or renumbered to match,
 // so a snapshot from Convex or from another convexlite imports with every ID and

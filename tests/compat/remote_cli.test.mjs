@@ -113,6 +113,14 @@ test("export with npx convex, import with convexlite --url, and the reverse", ()
     assert.equal(bad.status, 1);
     assert.match(bad.stdout + bad.stderr, /failed/);
     assert.equal(cvx("data", "blobs", "--format", "jsonl").stdout.trim().split("\n").length, 1);
+    // CSV through the npm CLI: float-looking cells become numbers, the rest strings.
+    const csv = join(dir, "blobs.csv");
+    writeFileSync(csv, 'value\n3\n"hello, world"\n');
+    const fromCsv = npx("import", "--append", "--table", "blobs", csv, "-y");
+    assert.equal(fromCsv.status, 0, fromCsv.stderr + fromCsv.stdout);
+    const values = cvx("data", "blobs", "--format", "jsonl", "--order", "asc").stdout.trim().split("\n")
+      .map((line) => JSON.parse(line).value);
+    assert.deepEqual(values, ["from npx", 3, "hello, world"]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -4,6 +4,10 @@
 
 #include "tools/snapshot.h"
 
+#include <fstream>
+
+#include "absl/strings/match.h"
+
 #include "engine/transaction.h"
 #include "gtest/gtest.h"
 #include "schema/schema.h"
@@ -105,6 +109,68 @@ TEST(SnapshotImportTest, AppendIntoATableWithAnotherNumberIsRefused) {
   replace.mode = ImportOptions::Mode::kReplace;
   ASSERT_OK(ImportSnapshot(*db, Schema(), source.zip, replace).status());
   EXPECT_EQ(NumberOf(*db, "user"), 10001u);
+}
+
+// CSV as Convex reads it: header row, float-looking cells as float64, the rest strings.
+TEST(SnapshotImportTest, CsvCellsBecomeFloatsOrStringsAsConvexParsesThem) {
+  testing::TempDir dir;
+  std::string path = dir.Sub("rows.csv");
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << "\xEF\xBB\xBF a ,b,c\r\n"
+        << "1,x,\"quoted, with \"\"quotes\"\"\nand a newline\"\r\n"
+        << "\n"  // empty lines are skipped
+        << "-2.5e3,true,\n"
+        << "nan, 1,.5\n";
+  }
+  SchemaDefinition schema = DefineSchema();
+  schema.Table("rows", DefineTable({{"a", v::Any()}, {"b", v::String()}, {"c", v::Optional(v::Any())}}));
+  auto db = cvx::testing::OpenTestDb();
+  ImportOptions options;
+  options.table = "rows";
+  ASSERT_OK_AND_ASSIGN(ImportSummary summary, ImportSnapshot(*db, schema, path, options));
+  EXPECT_EQ(summary.documents, 3u);
+  auto txn = db->Begin();
+  ScanRequest all;
+  all.table = "rows";
+  all.index = "by_creation_time";
+  ASSERT_OK_AND_ASSIGN(ScanResult rows, txn->Scan(all));
+  ASSERT_EQ(rows.documents.size(), 3u);
+  const Object& first = rows.documents[0].fields;
+  EXPECT_EQ(first.at("a"), Value::Float64(1));
+  EXPECT_EQ(first.at("b"), Value::String("x"));
+  EXPECT_EQ(first.at("c"), Value::String("quoted, with \"quotes\"\nand a newline"));
+  const Object& second = rows.documents[1].fields;
+  EXPECT_EQ(second.at("a"), Value::Float64(-2500));
+  EXPECT_EQ(second.at("b"), Value::String("true"));  // no booleans
+  EXPECT_EQ(second.count("c"), 0u);                   // empty + optional in the schema: omitted
+  const Object& third = rows.documents[2].fields;
+  EXPECT_EQ(third.at("a"), Value::Null());            // non-finite floats become null
+  EXPECT_EQ(third.at("b"), Value::String(" 1"));      // cells are not trimmed
+  EXPECT_EQ(third.at("c"), Value::Float64(0.5));
+}
+
+TEST(SnapshotImportTest, CsvErrorsUseConvexsTextsAndWriteNothing) {
+  testing::TempDir dir;
+  auto db = cvx::testing::OpenTestDb();
+  ImportOptions options;
+  options.table = "rows";
+  auto import = [&](const std::string& text) {
+    std::string path = dir.Sub("bad.csv");
+    std::ofstream(path, std::ios::binary) << text;
+    return ImportSnapshot(*db, DefineSchema(), path, options).status();
+  };
+  absl::Status ragged = import("a,b\n1,2\n3\n");
+  EXPECT_EQ(ragged.message(), "CSV row 3 doesn't have all of the fields in the header");
+  absl::Status header = import("$a,b\n1,2\n");
+  EXPECT_TRUE(absl::StartsWith(header.message(), "CSV header \"$a\" isn't a valid field name: "))
+      << header;
+  EXPECT_EQ(db->Begin()->TableName(10001), std::nullopt);
+  ImportOptions no_table;
+  std::string path = dir.Sub("x.csv");
+  std::ofstream(path) << "a\n1\n";
+  EXPECT_EQ(ImportSnapshot(*db, DefineSchema(), path, no_table).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace
