@@ -3,7 +3,10 @@
 # when needed, then node's test runner. CONVEXLITE_BIN must point at the convexlite binary.
 set -euo pipefail
 cd "$(dirname "$0")"
-if [ ! -d node_modules/convex ] || ! cmp -s package-lock.json node_modules/.package-lock.json 2>/dev/null; then
+# npm's own node_modules/.package-lock.json never equals package-lock.json byte for byte,
+# so a stamp of the lock file we installed from says whether node_modules is current.
+if [ ! -d node_modules/convex ] || ! cmp -s package-lock.json node_modules/.convexlite-lock 2>/dev/null; then
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  cp package-lock.json node_modules/.convexlite-lock
 fi
 exec node --test --test-concurrency=1 --test-reporter=spec ./*.test.mjs
