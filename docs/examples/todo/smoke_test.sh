@@ -24,17 +24,17 @@ if out="$("$todo" run tasks:add '{"text":""}' --data "$dir/data" 2>&1)"; then
 fi
 [[ "$out" == *EMPTY_TEXT* ]] || fail "no EMPTY_TEXT in: $out"
 
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-api="$(port)"
-site="$(port)"
-"$todo" dev --data "$dir/data" --port "$api" --site-port "$site" --admin-key smoke-admin-key \
+"$todo" dev --data "$dir/data" --port 0 --site-port 0 --admin-key smoke-admin-key \
   >"$dir/log" 2>&1 &
 server=$!
+api="" site=""
 for _ in $(seq 1 100); do
-  curl -fs "http://127.0.0.1:$api/version" >/dev/null && break
+  api="$(sed -n 's|.*Convex URL: *http://127.0.0.1:\([0-9]*\).*|\1|p' "$dir/log")"
+  site="$(sed -n 's|.*site URL: *http://127.0.0.1:\([0-9]*\).*|\1|p' "$dir/log")"
+  [[ -n "$api" && -n "$site" ]] && curl -fs "http://127.0.0.1:$api/version" >/dev/null && break
   sleep 0.1
 done
-curl -fs "http://127.0.0.1:$api/version" >/dev/null || fail "the server did not start: $(cat "$dir/log")"
+[[ -n "$api" ]] && curl -fs "http://127.0.0.1:$api/version" >/dev/null || fail "the server did not start: $(cat "$dir/log")"
 
 list="$(curl -fs "http://127.0.0.1:$api/api/query" -H 'content-type: application/json' \
   -d '{"path":"tasks:list","args":{"done":false},"format":"json"}')"
