@@ -2,6 +2,7 @@
 // CORS, query_ts/query_at_ts/query_batch, /api/run, HTTP actions.
 
 #include "http/api.h"
+#include "tests/http/api_fixture.h"
 
 #include "absl/strings/escaping.h"
 #include "engine/value/json.h"
@@ -16,17 +17,9 @@ namespace {
 
 using ::testing::HasSubstr;
 
-class ApiTest : public ::testing::Test {
+class ApiTest : public testing::ReferenceApiTest {
  protected:
-  void SetUp() override {
-    RegisterReferenceApp(app_);
-    db_ = testing::OpenTestDb();
-    ASSERT_OK(ApplySchema(*db_, app_.schema()));
-    runner_ = std::make_unique<Runner>(&app_, db_.get());
-    ApiOptions options;
-    options.admin_key = "secret-key";
-    api_ = std::make_unique<ApiHandler>(runner_.get(), options);
-  }
+  void SetUp() override { Open(); }
   HttpResponse Post(const std::string& target, const std::string& body,
                     std::map<std::string, std::string> headers = {}) {
     HttpRequest r;
@@ -41,10 +34,6 @@ class ApiTest : public ::testing::Test {
     EXPECT_TRUE(v.ok()) << r.body;
     return v.ok() ? *v : Value();
   }
-  App app_;
-  std::unique_ptr<Database> db_;
-  std::unique_ptr<Runner> runner_;
-  std::unique_ptr<ApiHandler> api_;
 };
 
 TEST_F(ApiTest, QueryInBothFormats) {
