@@ -9,6 +9,9 @@ source="$2"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
+for header in functions/app.h tools/cli.h functions/harness.h tests/testing/status_matchers.h; do
+  [[ -f "$work/prefix/include/convexlite/$header" ]] || { echo "not installed: $header" >&2; exit 1; }
+done
 generator=()
 if command -v ninja >/dev/null; then generator=(-G Ninja); fi
 cmake -S "$source/docs/examples/todo" -B "$work/todo" "${generator[@]}" \
