@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -158,34 +159,31 @@ void Run(size_t docs) {
   fs::create_directories(root);
   double baseline = ProcessStartMs();
 
-  std::vector<double> empty_runs;
-  double empty_rss = 0;
-  for (int i = 0; i < 5; ++i) {
-    std::string data = root + "/empty-" + std::to_string(i);
-    Started s = StartDev(data);
-    empty_runs.push_back(s.ready_ms);
-    if (i == 0) {
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-      empty_rss = RssMb(s.pid);
+  // Starts `convexlite dev` `runs` times on data_dir(i): ready times, and the idle RSS of
+  // the first run (after a second of quiet).
+  auto measure = [](int runs, const std::function<std::string(int)>& data_dir, double* rss) {
+    std::vector<double> ready;
+    for (int i = 0; i < runs; ++i) {
+      Started s = StartDev(data_dir(i));
+      ready.push_back(s.ready_ms);
+      if (i == 0) {
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        *rss = RssMb(s.pid);
+      }
+      Stop(s);
     }
-    Stop(s);
-  }
+    return ready;
+  };
+  double empty_rss = 0;
+  std::vector<double> empty_runs =
+      measure(5, [&](int i) { return root + "/empty-" + std::to_string(i); }, &empty_rss);
 
   std::string full = root + "/full";
   auto f0 = SteadyClock::now();
   Fill(full, docs);
   double fill_s = Ms(f0, SteadyClock::now()) / 1000;
-  std::vector<double> full_runs;
   double full_rss = 0;
-  for (int i = 0; i < 3; ++i) {
-    Started s = StartDev(full);
-    full_runs.push_back(s.ready_ms);
-    if (i == 0) {
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-      full_rss = RssMb(s.pid);
-    }
-    Stop(s);
-  }
+  std::vector<double> full_runs = measure(3, [&](int) { return full; }, &full_rss);
   fs::remove_all(root);
 
   std::printf("## Start-up and idle memory (startup_bench)\n\n");

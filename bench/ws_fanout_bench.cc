@@ -56,6 +56,22 @@ struct Shared {
   std::vector<double> latencies_us;
 };
 
+// One final text frame (RFC 6455 §5.2) for payloads under 64 KiB; `masked` adds the
+// all-zero mask a client must send (the payload then goes out unchanged).
+std::string TextFrame(const std::string& text, bool masked) {
+  const char mask_bit = masked ? static_cast<char>(0x80) : 0;
+  std::string frame = "\x81";
+  if (text.size() < 126) {
+    frame.push_back(static_cast<char>(mask_bit | static_cast<char>(text.size())));
+  } else {
+    frame.push_back(static_cast<char>(mask_bit | 126));
+    frame.push_back(static_cast<char>(text.size() >> 8));
+    frame.push_back(static_cast<char>(text.size() & 0xff));
+  }
+  if (masked) frame.append(4, '\0');
+  return frame + text;
+}
+
 // One subscriber. The clients are measurement apparatus sharing the bench's two cores with
 // the server, so they are kept lean: a blocking handshake at set-up, then raw non-blocking
 // reads driven by epoll (two reader threads), with a minimal RFC 6455 frame parser
@@ -138,18 +154,7 @@ class FanClient {
     if (send(fd_, bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size())) Die("send");
   }
   // A masked client text frame with the all-zero mask (the payload goes out as is).
-  void SendText(const std::string& text) {
-    std::string frame = "\x81";
-    if (text.size() < 126) {
-      frame.push_back(static_cast<char>(0x80 | text.size()));
-    } else {
-      frame.push_back(static_cast<char>(0x80 | 126));
-      frame.push_back(static_cast<char>(text.size() >> 8));
-      frame.push_back(static_cast<char>(text.size() & 0xff));
-    }
-    frame.append(4, '\0');
-    SendAll(frame + text);
-  }
+  void SendText(const std::string& text) { SendAll(TextFrame(text, /*masked=*/true)); }
 
   // Cheap on purpose: only counts the list's elements ({"$integer":...} entries) in a
   // QueryUpdated value and decodes the newest.
@@ -431,18 +436,7 @@ class RawBroadcastServer {
 
  private:
   // The Transition text wrapped in an unmasked text frame.
-  std::string Frame() const {
-    std::string text = TransitionText(elements_);
-    std::string frame = "\x81";
-    if (text.size() < 126) {
-      frame.push_back(static_cast<char>(text.size()));
-    } else {
-      frame.push_back(static_cast<char>(126));
-      frame.push_back(static_cast<char>(text.size() >> 8));
-      frame.push_back(static_cast<char>(text.size() & 0xff));
-    }
-    return frame + text;
-  }
+  std::string Frame() const { return TextFrame(TransitionText(elements_), /*masked=*/false); }
 
   int listen_fd_ = -1;
   uint16_t port_ = 0;

@@ -432,4 +432,15 @@ absl::Status Database::Impl::Commit(CommitRequest* request) {
   return request->status;
 }
 
+absl::Status CommitWithRetries(Database& db, const std::function<absl::Status(Transaction&)>& body,
+                               std::string_view what) {
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    auto txn = db.Begin();
+    CVX_RETURN_IF_ERROR(body(*txn));
+    absl::Status s = txn->Commit();
+    if (s.code() != absl::StatusCode::kAborted) return s;
+  }
+  return Aborted("OccConflict", absl::StrCat("could not ", AV(what), ": too much contention"));
+}
+
 }  // namespace cvx

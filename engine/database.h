@@ -122,6 +122,14 @@ class Database {
   std::unique_ptr<Impl> impl_;
 };
 
+// Runs `body` in a fresh transaction and commits it, retrying (up to 10 times) while the
+// commit conflicts: for the runtime's own small writes outside registered functions
+// (environment variables, CLI bookkeeping). Returns `body`'s error as is, the commit's
+// error, or kAborted "OccConflict" ("could not <what>: too much contention").
+[[nodiscard]] absl::Status CommitWithRetries(Database& db,
+                                             const std::function<absl::Status(Transaction&)>& body,
+                                             std::string_view what);
+
 }  // namespace cvx
 
 #endif  // CVX_ENGINE_DATABASE_H_

@@ -271,21 +271,6 @@ std::optional<std::string> Runner::GetEnv(Transaction* txn, std::string_view nam
   return LookupEnv(fresh.get(), name);
 }
 
-namespace {
-// Runs `body` in a fresh transaction and commits, retrying while the commit conflicts.
-// For the runtime's own small writes (env vars, scheduling from actions).
-absl::Status RetryOnConflict(Database& db, const std::function<absl::Status(Transaction&)>& body,
-                             std::string_view what) {
-  for (int attempt = 0; attempt < 10; ++attempt) {
-    auto txn = db.Begin();
-    CVX_RETURN_IF_ERROR(body(*txn));
-    absl::Status s = txn->Commit();
-    if (s.code() != absl::StatusCode::kAborted) return s;
-  }
-  return Aborted("OccConflict", absl::StrCat("could not ", AV(what), ": too much contention"));
-}
-}  // namespace
-
 absl::Status Runner::CheckEnvironmentVariable(std::string_view name, std::string_view value) {
   bool ok = !name.empty() && name.size() <= 40 && !absl::ascii_isdigit(name[0]);
   for (char c : name) ok = ok && (absl::ascii_isalnum(c) || c == '_');
@@ -305,7 +290,7 @@ absl::Status Runner::CheckEnvironmentVariable(std::string_view name, std::string
 
 absl::Status Runner::SetEnv(std::string_view name, std::string_view value) {
   CVX_RETURN_IF_ERROR(CheckEnvironmentVariable(name, value));
-  return RetryOnConflict(*db_, [&](Transaction& txn) -> absl::Status {
+  return CommitWithRetries(*db_, [&](Transaction& txn) -> absl::Status {
     CVX_ASSIGN_OR_RETURN(std::vector<Document> rows, EnvironmentRows(&txn));
     Object row{{"name", Value::String(std::string(name))},
                {"value", Value::String(std::string(value))}};
@@ -322,7 +307,7 @@ absl::Status Runner::SetEnv(std::string_view name, std::string_view value) {
 }
 
 absl::Status Runner::RemoveEnv(std::string_view name) {
-  return RetryOnConflict(*db_, [&](Transaction& txn) -> absl::Status {
+  return CommitWithRetries(*db_, [&](Transaction& txn) -> absl::Status {
     CVX_ASSIGN_OR_RETURN(std::vector<Document> rows, EnvironmentRows(&txn));
     for (const Document& d : rows) {
       if (d.fields.at("name").string() == name) CVX_RETURN_IF_ERROR(txn.Delete(d.id));
@@ -395,7 +380,7 @@ absl::StatusOr<Value> ActionCtx::RunInTransaction(
 absl::StatusOr<std::string> ActionCtx::RunAfter(double delay_ms, std::string_view path,
                                                 Object args) {
   std::string id;
-  CVX_RETURN_IF_ERROR(RetryOnConflict(runner_->db(), [&](Transaction& txn) -> absl::Status {
+  CVX_RETURN_IF_ERROR(CommitWithRetries(runner_->db(), [&](Transaction& txn) -> absl::Status {
     DatabaseWriter writer(&txn, state_, nullptr, nullptr);
     Scheduler scheduler(&writer, state_, runner_);
     CVX_ASSIGN_OR_RETURN(id, scheduler.RunAfter(delay_ms, path, args));
@@ -405,7 +390,7 @@ absl::StatusOr<std::string> ActionCtx::RunAfter(double delay_ms, std::string_vie
 }
 
 absl::Status ActionCtx::Cancel(std::string_view id) {
-  return RetryOnConflict(runner_->db(), [&](Transaction& txn) -> absl::Status {
+  return CommitWithRetries(runner_->db(), [&](Transaction& txn) -> absl::Status {
     DatabaseWriter writer(&txn, state_, nullptr, nullptr);
     Scheduler scheduler(&writer, state_, runner_);
     return scheduler.Cancel(id);

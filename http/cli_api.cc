@@ -1,14 +1,13 @@
 #include "http/cli_api.h"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/base/error.h"
+#include "engine/base/file.h"
 #include "engine/base/status_macros.h"
 #include "engine/transaction.h"
 #include "engine/value/json.h"
@@ -50,32 +49,6 @@ bool IsToken(std::string_view s) {
     if (!absl::ascii_isxdigit(c) || absl::ascii_isupper(c)) return false;
   }
   return true;
-}
-
-absl::StatusOr<std::string> ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path.string()));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-absl::Status WriteFile(const fs::path& path, std::string_view bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  if (!out) return absl::UnavailableError(absl::StrCat("cannot write ", path.string()));
-  return absl::OkStatus();
-}
-
-// Runs `write` in a transaction and commits it, retrying on conflicts.
-absl::Status Write(Database& db, const std::function<absl::Status(Transaction&)>& write) {
-  for (int attempt = 0;; ++attempt) {
-    auto txn = db.Begin();
-    CVX_RETURN_IF_ERROR(write(*txn));
-    absl::Status s = txn->Commit();
-    if (s.code() != absl::StatusCode::kAborted || attempt == 4) return s;
-  }
 }
 
 Value ImportState(Object state) { return Value::FromObject(std::move(state)); }
@@ -171,7 +144,8 @@ HttpResponse CliApi::RequestExport() {
     row["format"] = Value::FromObject({{"format", Value::String("zip")},
                                        {"include_storage", Value::Boolean(false)}});
   }
-  absl::Status s = Write(db, [&](Transaction& txn) { return txn.Insert(kExportsTable, row).status(); });
+  absl::Status s = CommitWithRetries(
+      db, [&](Transaction& txn) { return txn.Insert(kExportsTable, row).status(); }, "record the export");
   if (!s.ok()) return SystemErrorResponse(s);
   return Ok();
 }
@@ -182,7 +156,7 @@ HttpResponse CliApi::DownloadExport(const std::string& id) {
     return SystemErrorResponse(Bad("InvalidExportId", absl::StrCat("Invalid export id: ", id)));
   }
   fs::path file = fs::path(hooks_.dir) / "exports" / absl::StrCat("snapshot_", ts, ".zip");
-  absl::StatusOr<std::string> bytes = ReadFile(file);
+  absl::StatusOr<std::string> bytes = ReadFile(file.string());
   if (hooks_.dir.empty() || !bytes.ok()) {
     return SystemErrorResponse(MakeError(absl::StatusCode::kNotFound, "ExportNotFound",
                                          absl::StrCat("No export with timestamp ", ts)));
@@ -214,7 +188,7 @@ HttpResponse CliApi::UploadPart(const HttpRequest& request, const std::map<std::
   }
   fs::path dir = fs::path(hooks_.dir) / "uploads" / token->second;
   if (!fs::is_directory(dir)) return SystemErrorResponse(Bad("InvalidUpload", "unknown uploadToken"));
-  if (absl::Status s = WriteFile(dir / absl::StrCat("part", number), request.body); !s.ok()) {
+  if (absl::Status s = WriteFile((dir / absl::StrCat("part", number)).string(), request.body); !s.ok()) {
     return SystemErrorResponse(s);
   }
   return Ok(ToConvexJson(Value::String(absl::StrCat("part", number))));
@@ -233,18 +207,28 @@ HttpResponse CliApi::FinishUpload(const HttpRequest& request) {
       mode == nullptr || !mode->is_string() || (table != nullptr && !table->is_string())) {
     return SystemErrorResponse(Bad("BadJsonBody", "expected {import: {format, mode, tableName?}, uploadToken, partTokens}"));
   }
-  static const std::map<std::string, std::string> kExtensions = {
-      {"zip", ".zip"}, {"jsonLines", ".jsonl"}, {"jsonArray", ".json"}, {"csv", ".csv"}};
-  auto extension = kExtensions.find(format->string());
-  if (extension == kExtensions.end()) {
+  // The request's name, the upload's extension (which the import hook reads), and the
+  // name the _snapshot_imports row stores.
+  struct Format {
+    const char* name;
+    const char* extension;
+    const char* stored;
+  };
+  static constexpr Format kFormats[] = {{"zip", ".zip", "zip"},
+                                        {"jsonLines", ".jsonl", "jsonl"},
+                                        {"jsonArray", ".json", "json_array"},
+                                        {"csv", ".csv", "csv"}};
+  const Format* known = nullptr;
+  for (const Format& f : kFormats) {
+    if (format->string() == f.name) known = &f;
+  }
+  if (known == nullptr) {
     return SystemErrorResponse(Bad("UnsupportedImportFormat",
                                    absl::StrCat("convexlite does not import the format \"", format->string(),
                                                 "\" (zip, jsonLines, jsonArray and csv are supported)")));
   }
-  static const std::map<std::string, std::string> kModes = {
-      {"requireEmpty", "RequireEmpty"}, {"append", "Append"}, {"replace", "Replace"}};
-  auto stored_mode = kModes.find(mode->string());
-  if (stored_mode == kModes.end()) {
+  // Convex stores "RequireEmpty" for "requireEmpty", and so on.
+  if (mode->string() != "requireEmpty" && mode->string() != "append" && mode->string() != "replace") {
     return SystemErrorResponse(Bad("UnsupportedImportMode",
                                    absl::StrCat("convexlite does not support the import mode \"",
                                                 mode->string(), "\" (requireEmpty, append, replace)")));
@@ -261,16 +245,17 @@ HttpResponse CliApi::FinishUpload(const HttpRequest& request) {
         part.string().find_first_not_of("0123456789", 4) != std::string::npos) {
       return SystemErrorResponse(Bad("InvalidUpload", "unknown part token"));
     }
-    absl::StatusOr<std::string> chunk = ReadFile(dir / part.string());
+    absl::StatusOr<std::string> chunk = ReadFile((dir / part.string()).string());
     if (!chunk.ok()) return SystemErrorResponse(Bad("InvalidUpload", "unknown part token"));
     bytes += *chunk;
   }
-  fs::path file = dir / absl::StrCat("upload", extension->second);
-  if (absl::Status s = WriteFile(file, bytes); !s.ok()) return SystemErrorResponse(s);
-  Object format_field{{"format", Value::String(format->string() == "zip"         ? "zip"
-                                               : format->string() == "jsonLines" ? "jsonl"
-                                               : format->string() == "csv"       ? "csv"
-                                                                                 : "json_array")}};
+  std::string upload = absl::StrCat(token->string(), "/upload", known->extension);
+  if (absl::Status s = WriteFile((dir / absl::StrCat("upload", known->extension)).string(), bytes); !s.ok()) {
+    return SystemErrorResponse(s);
+  }
+  std::string stored_mode = mode->string();
+  stored_mode[0] = absl::ascii_toupper(stored_mode[0]);
+  Object format_field{{"format", Value::String(known->stored)}};
   if (table) format_field["table"] = *table;
   Object row{
       {"state", ImportState({{"state", Value::String("waiting_for_confirmation")},
@@ -280,15 +265,15 @@ HttpResponse CliApi::FinishUpload(const HttpRequest& request) {
                                                          ", mode ", mode->string(), ")"))},
                              {"require_manual_confirmation", Value::Boolean(false)}})},
       {"format", Value::FromObject(std::move(format_field))},
-      {"mode", Value::String(stored_mode->second)},
+      {"mode", Value::String(stored_mode)},
       {"requestor", Value::FromObject({{"type", Value::String("snapshotImport")}})},
-      {"upload", Value::String(token->string())}};
+      {"upload", Value::String(upload)}};  // the file, under <dir>/uploads
   std::string id;
-  absl::Status s = Write(runner_->db(), [&](Transaction& txn) -> absl::Status {
+  absl::Status s = CommitWithRetries(runner_->db(), [&](Transaction& txn) -> absl::Status {
     CVX_ASSIGN_OR_RETURN(DocumentId doc, txn.Insert(kSnapshotImportsTable, row));
     id = doc.Encode();
     return absl::OkStatus();
-  });
+  }, "record the import");
   if (!s.ok()) return SystemErrorResponse(s);
   return Ok(ToConvexJson(Value::FromObject({{"importId", Value::String(id)}})));
 }
@@ -311,20 +296,14 @@ HttpResponse CliApi::PerformImport(const HttpRequest& request) {
   if (state.Find("state") == nullptr || state.Find("state")->string() != "waiting_for_confirmation") {
     return SystemErrorResponse(Bad("ImportNotWaiting", "this import is not waiting for confirmation"));
   }
-  const std::string& token = row->fields.at("upload").string();
-  const Value& format = row->fields.at("format");
-  const Value* table = format.Find("table");
-  static const std::map<std::string, std::string> kModes = {
-      {"RequireEmpty", "requireEmpty"}, {"Append", "append"}, {"Replace", "replace"}};
-  const std::string& kind = format.Find("format")->string();
-  std::string extension = kind == "zip" ? ".zip" : kind == "jsonl" ? ".jsonl" : kind == "csv" ? ".csv" : ".json";
-  fs::path dir = fs::path(hooks_.dir) / "uploads" / token;
+  fs::path file = fs::path(hooks_.dir) / "uploads" / row->fields.at("upload").string();
+  const Value* table = row->fields.at("format").Find("table");
+  std::string mode = row->fields.at("mode").string();
+  mode[0] = absl::ascii_tolower(mode[0]);
   absl::StatusOr<uint64_t> written =
-      hooks_.import_file((dir / absl::StrCat("upload", extension)).string(),
-                         kModes.at(row->fields.at("mode").string()),
-                         table ? std::optional<std::string>(table->string()) : std::nullopt);
+      hooks_.import_file(file.string(), mode, table ? std::optional<std::string>(table->string()) : std::nullopt);
   std::error_code ec;
-  fs::remove_all(dir, ec);
+  fs::remove_all(file.parent_path(), ec);
   Object fields = row->fields;
   if (written.ok()) {
     fields["state"] = ImportState({{"state", Value::String("completed")},
@@ -334,7 +313,8 @@ HttpResponse CliApi::PerformImport(const HttpRequest& request) {
     fields["state"] = ImportState({{"state", Value::String("failed")},
                                    {"error_message", Value::String(std::string(written.status().message()))}});
   }
-  absl::Status s = Write(db, [&](Transaction& txn) { return txn.Replace(row->id, fields); });
+  absl::Status s = CommitWithRetries(
+      db, [&](Transaction& txn) { return txn.Replace(row->id, fields); }, "record the import");
   if (!s.ok()) return SystemErrorResponse(s);
   return Ok();
 }

@@ -23,14 +23,13 @@
 #include "functions/auth/better_auth.h"
 #include "functions/auth/crypto.h"
 #include "functions/auth/jwt.h"
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <iterator>
 #include "engine/database.h"
 #include "engine/value/json.h"
 #include "functions/runner.h"
 #include "functions/scheduled_jobs.h"
+#include "engine/base/file.h"
 #include "engine/base/status_macros.h"
 #include "http/api.h"
 #include "http/cli_api.h"
@@ -305,10 +304,8 @@ absl::Status RemoteExport(const Target& target, const std::string& path) {
   CVX_ASSIGN_OR_RETURN(AdminReply zip, AdminRequest(target, "GET", absl::StrCat("/api/export/zip/", ts->int64())));
   CVX_RETURN_IF_ERROR(zip.Check());
   std::string tmp = path + ".tmp";
-  std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-  out.write(zip.body.data(), static_cast<std::streamsize>(zip.body.size()));
-  out.close();
-  if (!out || std::rename(tmp.c_str(), path.c_str()) != 0) return absl::UnavailableError("cannot write " + path);
+  CVX_RETURN_IF_ERROR(WriteFile(tmp, zip.body));
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) return absl::UnavailableError("cannot write " + path);
   return absl::OkStatus();
 }
 
@@ -316,24 +313,8 @@ absl::Status RemoteExport(const Target& target, const std::string& path) {
 // finish, confirm, read the _snapshot_imports row.
 absl::StatusOr<ImportSummary> RemoteImport(const Target& target, const std::string& file,
                                            const ImportOptions& options) {
-  std::string format = absl::EndsWith(file, ".zip")     ? "zip"
-                       : absl::EndsWith(file, ".jsonl") ? "jsonLines"
-                       : absl::EndsWith(file, ".json")  ? "jsonArray"
-                       : absl::EndsWith(file, ".csv")   ? "csv"
-                                                        : "";
-  if (format.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot import ", file, ": the file must be a .zip snapshot, or .jsonl / .json / .csv with --table"));
-  }
-  if ((format == "zip") == options.table.has_value()) {
-    return absl::InvalidArgumentError(format == "zip" ? "--table cannot be used with a ZIP snapshot"
-                                                      : "--table is required to import a .jsonl, .json or .csv file");
-  }
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError("cannot read " + file);
-  std::stringstream content;
-  content << in.rdbuf();
-  const std::string bytes = content.str();
+  CVX_ASSIGN_OR_RETURN(std::string format, ImportFormat(file, options));
+  CVX_ASSIGN_OR_RETURN(const std::string bytes, ReadFile(file));
   CVX_ASSIGN_OR_RETURN(AdminReply started, AdminRequest(target, "POST", "/api/import/start_upload"));
   CVX_RETURN_IF_ERROR(started.Check());
   CVX_ASSIGN_OR_RETURN(Value start, ParseConvexJson(started.body));

@@ -6,16 +6,15 @@
 #include <set>
 #include <limits>
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <memory>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "engine/base/error.h"
+#include "engine/base/file.h"
 #include "engine/base/status_macros.h"
 #include "engine/transaction.h"
 #include "engine/value/document_id.h"
@@ -445,32 +444,41 @@ absl::StatusOr<ExportSummary> ExportSnapshot(Database& db, const std::string& pa
   return summary;
 }
 
-absl::StatusOr<ImportSummary> ImportSnapshot(Database& db, const SchemaDefinition& schema,
-                                             const std::string& path,
-                                             const ImportOptions& options) {
-  ImportFiles files;
-  bool json_array = false;
-  if (absl::EndsWith(path, ".zip")) {
-    if (options.table) return Invalid("--table cannot be used with a ZIP snapshot");
-    CVX_ASSIGN_OR_RETURN(files, ReadZip(path));
-  } else if (absl::EndsWith(path, ".jsonl") || absl::EndsWith(path, ".json") || absl::EndsWith(path, ".csv")) {
-    if (!options.table) return Invalid("--table is required to import a .jsonl, .json or .csv file");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return Invalid(absl::StrCat("cannot read ", path));
-    std::stringstream ss;
-    ss << in.rdbuf();
-    files.tables[*options.table].documents = ss.str();
-    json_array = absl::EndsWith(path, ".json");
-  } else {
+absl::StatusOr<std::string> ImportFormat(const std::string& path, const ImportOptions& options) {
+  std::string format = absl::EndsWith(path, ".zip")     ? "zip"
+                       : absl::EndsWith(path, ".jsonl") ? "jsonLines"
+                       : absl::EndsWith(path, ".json")  ? "jsonArray"
+                       : absl::EndsWith(path, ".csv")   ? "csv"
+                                                        : "";
+  if (format.empty()) {
     return Invalid(absl::StrCat("cannot import ", path,
                                 ": the file must be a .zip snapshot, or .jsonl / .json / .csv with --table"));
   }
+  if (format == "zip" && options.table) return Invalid("--table cannot be used with a ZIP snapshot");
+  if (format != "zip" && !options.table) {
+    return Invalid("--table is required to import a .jsonl, .json or .csv file");
+  }
+  return format;
+}
+
+absl::StatusOr<ImportSummary> ImportSnapshot(Database& db, const SchemaDefinition& schema,
+                                             const std::string& path,
+                                             const ImportOptions& options) {
+  CVX_ASSIGN_OR_RETURN(std::string format, ImportFormat(path, options));
+  ImportFiles files;
+  if (format == "zip") {
+    CVX_ASSIGN_OR_RETURN(files, ReadZip(path));
+  } else {
+    absl::StatusOr<std::string> content = ReadFile(path);
+    if (!content.ok()) return Invalid(std::string(content.status().message()));
+    files.tables[*options.table].documents = std::move(*content);
+  }
   std::map<std::string, std::vector<Value>> docs;
   for (const auto& [table, file] : files.tables) {
-    if (absl::EndsWith(path, ".csv")) {
+    if (format == "csv") {
       CVX_ASSIGN_OR_RETURN(docs[table], ParseCsv(file.documents, schema, table));
     } else {
-      CVX_ASSIGN_OR_RETURN(docs[table], Decode(table, file, json_array));
+      CVX_ASSIGN_OR_RETURN(docs[table], Decode(table, file, format == "jsonArray"));
     }
   }
   // One transaction: a refused or failing import changes nothing.

@@ -48,6 +48,12 @@ struct ImportOptions {
   // Called after each table: (table, documents imported).
   std::function<void(const std::string&, size_t)> progress;
 };
+// The Convex import format of `path` by its extension ("zip", "jsonLines", "jsonArray",
+// "csv"), checking that --table is given for every format but ZIP. kInvalidArgument
+// with the CLI's text otherwise.
+[[nodiscard]] absl::StatusOr<std::string> ImportFormat(const std::string& path,
+                                                       const ImportOptions& options);
+
 struct ImportSummary {
   size_t tables = 0;
   size_t documents = 0;
