@@ -364,9 +364,17 @@ absl::Status Database::Impl::Commit(CommitRequest* request) {
           catalog->by_number.erase(held);
         }
       }
+      catalog_changed = true;
+      if (table->deleted) {
+        if (auto held = catalog->by_number.find(table->number);
+            held != catalog->by_number.end() && held->second->name == table->name) {
+          catalog->by_number.erase(held);
+        }
+        catalog->by_name.erase(table->name);
+        continue;
+      }
       catalog->by_name[table->name] = table;
       catalog->by_number[table->number] = table;
-      catalog_changed = true;
     }
     auto info = std::make_shared<CommitInfo>();
     info->ts = ts;

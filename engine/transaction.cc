@@ -136,7 +136,7 @@ absl::StatusOr<const TableInfo*> Transaction::LookupTable(std::string_view table
   RecordRead(key_layout::TableKey(table), key_layout::Successor(key_layout::TableKey(table)));
   const TableInfo* info = nullptr;
   if (auto it = table_changes_.find(std::string(table)); it != table_changes_.end()) {
-    info = it->second.get();
+    info = it->second->deleted ? nullptr : it->second.get();
   } else if (auto jt = snapshot_->catalog->by_name.find(table);
              jt != snapshot_->catalog->by_name.end()) {
     info = jt->second.get();
@@ -173,12 +173,7 @@ absl::StatusOr<std::vector<std::string>> Transaction::IndexFields(std::string_vi
 }
 
 std::optional<std::string> Transaction::TableName(uint32_t table_number) const {
-  for (const auto& [name, info] : table_changes_) {
-    if (info->number == table_number) return name;
-  }
-  auto it = snapshot_->catalog->by_number.find(table_number);
-  if (it == snapshot_->catalog->by_number.end()) return std::nullopt;
-  return it->second->name;
+  return TableHolding(table_number);
 }
 
 absl::StatusOr<uint32_t> Transaction::AllocateIndexId() {
@@ -209,17 +204,23 @@ std::vector<std::string> Transaction::TableNames() {
   RecordRead(prefix, RangeEnd(prefix));
   std::set<std::string> names;
   for (const auto& [name, info] : snapshot_->catalog->by_name) names.insert(name);
-  for (const auto& [name, info] : table_changes_) names.insert(name);
+  for (const auto& [name, info] : table_changes_) {
+    if (info->deleted) {
+      names.erase(name);
+    } else {
+      names.insert(name);
+    }
+  }
   return std::vector<std::string>(names.begin(), names.end());
 }
 
 std::optional<std::string> Transaction::TableHolding(uint32_t number) const {
   for (const auto& [name, info] : table_changes_) {
-    if (info->number == number) return name;
+    if (info->number == number && !info->deleted) return name;
   }
   auto it = snapshot_->catalog->by_number.find(number);
   if (it == snapshot_->catalog->by_number.end()) return std::nullopt;
-  // A table renumbered in this transaction no longer holds its old number.
+  // A table renumbered or deleted in this transaction no longer holds its old number.
   if (table_changes_.count(it->second->name)) return std::nullopt;
   return it->second->name;
 }
@@ -290,6 +291,28 @@ absl::Status Transaction::AssignTableNumber(std::string_view table, uint32_t num
   if (!TableHolding(info->number) || *TableHolding(info->number) == table) raw_writes_[old_key] = std::nullopt;
   raw_writes_[key_layout::IndexesKey(number)] = renumbered->IndexesJson();
   table_changes_[renumbered->name] = renumbered;
+  return absl::OkStatus();
+}
+
+absl::Status Transaction::DeleteTable(std::string_view table) {
+  CVX_RETURN_IF_ERROR(CheckUsable());
+  CVX_ASSIGN_OR_RETURN(const TableInfo* info, LookupTable(table));
+  if (info == nullptr) {
+    return MakeError(absl::StatusCode::kNotFound, "TableNotFound",
+                     absl::StrCat("Table \"", AV(table), "\" not found"));
+  }
+  ScanRequest all;
+  all.table = std::string(table);
+  all.index = "by_id";
+  CVX_ASSIGN_OR_RETURN(ScanResult rows, Scan(all));
+  for (const Document& d : rows.documents) CVX_RETURN_IF_ERROR(Delete(d.id));
+  std::string prefix = key_layout::TablePrefix();
+  RecordRead(prefix, RangeEnd(prefix));
+  auto gone = std::make_shared<TableInfo>(*info);
+  gone->deleted = true;
+  raw_writes_[key_layout::TableKey(table)] = std::nullopt;
+  raw_writes_[key_layout::IndexesKey(gone->number)] = std::nullopt;
+  table_changes_[gone->name] = std::move(gone);
   return absl::OkStatus();
 }
 

@@ -136,6 +136,12 @@ class Transaction {
   // "TableNumberConflict" when `table` has another number and still has documents.
   [[nodiscard]] absl::Status AssignTableNumber(std::string_view table, uint32_t number);
 
+  // Deletes `table` with every document in it (snapshot import's replaceAll): its name
+  // and number become free in this transaction, and at commit its catalog entry and index
+  // list go. A later Insert or AssignTableNumber may create it again, with only the
+  // built-in indexes. Errors: kNotFound "TableNotFound".
+  [[nodiscard]] absl::Status DeleteTable(std::string_view table);
+
   // Replaces the fields of an existing document. kNotFound "DocumentNotFound" if missing.
   [[nodiscard]] absl::Status Replace(const DocumentId& id, Object fields);
 

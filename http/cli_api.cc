@@ -228,10 +228,11 @@ HttpResponse CliApi::FinishUpload(const HttpRequest& request) {
                                                 "\" (zip, jsonLines, jsonArray and csv are supported)")));
   }
   // Convex stores "RequireEmpty" for "requireEmpty", and so on.
-  if (mode->string() != "requireEmpty" && mode->string() != "append" && mode->string() != "replace") {
+  if (mode->string() != "requireEmpty" && mode->string() != "append" && mode->string() != "replace" &&
+      mode->string() != "replaceAll") {
     return SystemErrorResponse(Bad("UnsupportedImportMode",
-                                   absl::StrCat("convexlite does not support the import mode \"",
-                                                mode->string(), "\" (requireEmpty, append, replace)")));
+                                   absl::StrCat("convexlite does not support the import mode \"", mode->string(),
+                                                "\" (requireEmpty, append, replace, replaceAll)")));
   }
   if ((format->string() == "zip") == (table != nullptr)) {
     return SystemErrorResponse(Bad("InvalidImport", format->string() == "zip"

@@ -282,12 +282,14 @@ constexpr char kExportUsage[] =
     "Writes every table to a Convex snapshot ZIP (the format of `npx convex export`).\n";
 
 constexpr char kImportUsage[] =
-    "usage: convexlite import [--replace | --append] [--table TABLE] FILE\n"
+    "usage: convexlite import [--replace | --append | --replace-all] [--table TABLE] FILE\n"
     "                         [--data DIR | --url URL --admin-key KEY]\n"
     "\n"
     "Imports a Convex snapshot ZIP, or one table from a .jsonl, .json or .csv file (--table).\n"
     "Documents keep their _id. A table that already has documents needs --replace (its\n"
-    "documents are swapped for the file's, in one transaction) or --append.\n";
+    "documents are swapped for the file's, in one transaction) or --append. --replace-all\n"
+    "is --replace, and also deletes every table the import does not bring (a table the\n"
+    "schema declares is emptied instead). The whole import is one transaction.\n";
 
 // Export on a running server, as `npx convex export` does it: request, read the newest
 // _exports row, download the ZIP.
@@ -332,10 +334,7 @@ absl::StatusOr<ImportSummary> RemoteImport(const Target& target, const std::stri
     CVX_ASSIGN_OR_RETURN(Value part_token, ParseConvexJson(part.body));
     parts.push_back(std::move(part_token));
   }
-  const char* mode = options.mode == ImportOptions::Mode::kReplace  ? "replace"
-                     : options.mode == ImportOptions::Mode::kAppend ? "append"
-                                                                    : "requireEmpty";
-  Object import{{"format", Value::String(format)}, {"mode", Value::String(mode)}};
+  Object import{{"format", Value::String(format)}, {"mode", Value::String(options.ModeName())}};
   if (options.table) import["tableName"] = Value::String(*options.table);
   std::string finish_body = ToConvexJson(Value::FromObject({{"import", Value::FromObject(std::move(import))},
                                                              {"uploadToken", *token},
@@ -405,12 +404,14 @@ int Import(const App& app, int argc, char** argv) {
   ImportOptions options;
   auto import_flag = [&](int* i, int* exit_code) {
     std::string_view arg = argv[*i];
-    if (arg == "--replace" || arg == "--append") {
+    if (arg == "--replace" || arg == "--append" || arg == "--replace-all") {
       if (options.mode != ImportOptions::Mode::kRequireEmpty) {
-        std::fprintf(stderr, "convexlite import: give at most one of --replace and --append\n");
+        std::fprintf(stderr, "convexlite import: give at most one of --replace, --append and --replace-all\n");
         *exit_code = 2;
       }
-      options.mode = arg == "--replace" ? ImportOptions::Mode::kReplace : ImportOptions::Mode::kAppend;
+      options.mode = arg == "--replace"  ? ImportOptions::Mode::kReplace
+                     : arg == "--append" ? ImportOptions::Mode::kAppend
+                                         : ImportOptions::Mode::kReplaceAll;
       return true;
     }
     if (arg == "-y" || arg == "--yes") return true;  // never prompts

@@ -288,8 +288,8 @@ absl::StatusOr<std::vector<Value>> ParseCsv(const std::string& text, const Schem
   return docs;
 }
 
-// Empties `table` as the mode asks: requireEmpty refuses a non-empty table, replace
-// deletes its rows, append keeps them.
+// Empties `table` as the mode asks: requireEmpty refuses a non-empty table, replace (and
+// replaceAll) deletes its rows, append keeps them.
 absl::Status PrepareTable(Transaction& txn, const std::string& table, ImportOptions::Mode mode) {
   ScanRequest all;
   all.table = table;
@@ -310,9 +310,11 @@ absl::Status PrepareTable(Transaction& txn, const std::string& table, ImportOpti
 // Gives each imported table the number its IDs need (Convex's assign_table_numbers): the
 // number `_tables` lists, else the table number of its first document's _id; tables with
 // neither keep theirs. Tables that move go to numbers above every number in use first, so
-// two tables may swap numbers.
+// two tables may swap numbers. With `free_holders` (replaceAll, whose other tables are
+// empty by now), a table not imported that holds a wanted number moves out of its way.
 absl::Status AssignTableNumbers(Database& db, Transaction& txn, const ImportFiles& files,
-                                const std::map<std::string, std::vector<Value>>& docs) {
+                                const std::map<std::string, std::vector<Value>>& docs,
+                                bool free_holders) {
   std::map<std::string, uint32_t> wanted;
   for (const auto& [table, rows] : docs) {
     if (auto it = files.numbers.find(table); it != files.numbers.end()) {
@@ -332,6 +334,10 @@ absl::Status AssignTableNumbers(Database& db, Transaction& txn, const ImportFile
   for (const auto& [table, n] : wanted) spare = std::max(spare, n + 1);
   std::vector<std::pair<std::string, uint32_t>> moves;
   for (const auto& [table, n] : wanted) {
+    std::optional<std::string> holder = txn.TableName(n);
+    if (free_holders && holder && !docs.count(*holder)) {
+      CVX_RETURN_IF_ERROR(txn.AssignTableNumber(*holder, spare++));
+    }
     CVX_ASSIGN_OR_RETURN(std::optional<uint32_t> current, txn.TableNumber(table));
     if (current == n) continue;
     if (current) CVX_RETURN_IF_ERROR(txn.AssignTableNumber(table, spare++));
@@ -374,8 +380,19 @@ bool ImportOptions::SetMode(std::string_view name) {
   if (name == "requireEmpty") mode = Mode::kRequireEmpty;
   else if (name == "replace") mode = Mode::kReplace;
   else if (name == "append") mode = Mode::kAppend;
+  else if (name == "replaceAll") mode = Mode::kReplaceAll;
   else return false;
   return true;
+}
+
+const char* ImportOptions::ModeName() const {
+  switch (mode) {
+    case Mode::kRequireEmpty: return "requireEmpty";
+    case Mode::kReplace: return "replace";
+    case Mode::kAppend: return "append";
+    case Mode::kReplaceAll: return "replaceAll";
+  }
+  return "requireEmpty";
 }
 
 absl::StatusOr<ExportSummary> ExportSnapshot(Database& db, const std::string& path) {
@@ -484,7 +501,18 @@ absl::StatusOr<ImportSummary> ImportSnapshot(Database& db, const SchemaDefinitio
   // One transaction: a refused or failing import changes nothing.
   auto txn = db.Begin();
   for (const auto& [table, rows] : docs) CVX_RETURN_IF_ERROR(PrepareTable(*txn, table, options.mode));
-  CVX_RETURN_IF_ERROR(AssignTableNumbers(db, *txn, files, docs));
+  const bool replace_all = options.mode == ImportOptions::Mode::kReplaceAll;
+  if (replace_all) {
+    for (const std::string& table : txn->TableNames()) {
+      if (table[0] == '_' || docs.count(table)) continue;
+      if (schema.Find(table) != nullptr) {
+        CVX_RETURN_IF_ERROR(PrepareTable(*txn, table, options.mode));
+      } else {
+        CVX_RETURN_IF_ERROR(txn->DeleteTable(table));
+      }
+    }
+  }
+  CVX_RETURN_IF_ERROR(AssignTableNumbers(db, *txn, files, docs, replace_all));
   ImportSummary summary;
   for (const auto& [table, rows] : docs) {
     CVX_RETURN_IF_ERROR(InsertDocuments(*txn, schema, table, rows));

@@ -41,9 +41,14 @@ struct ExportSummary {
 [[nodiscard]] absl::StatusOr<ExportSummary> ExportSnapshot(Database& db, const std::string& path);
 
 struct ImportOptions {
-  enum class Mode { kRequireEmpty, kReplace, kAppend } mode = Mode::kRequireEmpty;
-  // "requireEmpty" | "replace" | "append" (Convex's import modes); false for others.
+  // kReplaceAll is kReplace, and every user table the import does not bring is deleted
+  // (emptied when the schema declares it), as Convex's replaceAll.
+  enum class Mode { kRequireEmpty, kReplace, kAppend, kReplaceAll } mode = Mode::kRequireEmpty;
+  // "requireEmpty" | "replace" | "append" | "replaceAll" (Convex's import modes); false
+  // for others.
   [[nodiscard]] bool SetMode(std::string_view name);
+  // The Convex name of `mode`.
+  const char* ModeName() const;
   std::optional<std::string> table;  // required for .jsonl/.json, refused for .zip
   // Called after each table: (table, documents imported).
   std::function<void(const std::string&, size_t)> progress;

@@ -37,6 +37,8 @@ struct TableInfo {
   std::string name;
   uint32_t number = 0;
   std::vector<IndexInfo> indexes;
+  // In a transaction's table_changes_ only: the table is deleted by this transaction.
+  bool deleted = false;
 
   const IndexInfo* FindIndex(std::string_view index_name) const;
   std::string IndexesJson() const;

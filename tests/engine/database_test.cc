@@ -663,5 +663,62 @@ TEST(DatabaseTest, AssignTableNumberRefusesTakenNumbersAndNonEmptyTables) {
   EXPECT_EQ(after->TableName(10001), std::nullopt);
 }
 
+// replaceAll deletes the tables an import does not bring: rows, index entries, catalog entry.
+TEST(DatabaseTest, DeleteTableFreesNameAndNumberAcrossReopen) {
+  testing::TempDir dir;
+  DatabaseOptions options;
+  options.path = dir.Sub("db");
+  DocumentId gone_row, kept_row;
+  {
+    auto db = OpenTestDb(options);
+    ASSERT_OK(db->SetIndexes("gone", {{"by_k", {"k"}}}));  // 10001
+    auto setup = db->Begin();
+    ASSERT_OK_AND_ASSIGN(gone_row, setup->Insert("gone", Fields({{"k", Value::Int64(1)}})));
+    ASSERT_OK_AND_ASSIGN(kept_row, setup->Insert("kept", Fields({})));  // 10002
+    ASSERT_OK(setup->Commit());
+
+    auto reader = db->Begin();  // began before the delete: sees the table
+    auto txn = db->Begin();
+    EXPECT_EQ(ErrorTag(txn->DeleteTable("missing")), "TableNotFound");
+    ASSERT_OK(txn->DeleteTable("gone"));
+    EXPECT_EQ(ErrorTag(txn->DeleteTable("gone")), "TableNotFound");
+    ASSERT_OK_AND_ASSIGN(auto number, txn->TableNumber("gone"));
+    EXPECT_EQ(number, std::nullopt);
+    EXPECT_EQ(txn->TableName(10001), std::nullopt);
+    ASSERT_OK_AND_ASSIGN(auto row, txn->Get(gone_row));
+    EXPECT_EQ(row, std::nullopt);
+    std::vector<std::string> names = txn->TableNames();
+    EXPECT_EQ(std::count(names.begin(), names.end(), "gone"), 0);
+    // Its number is free for a table of this transaction.
+    ASSERT_OK(txn->AssignTableNumber("other", 10001));
+    ASSERT_OK(txn->Commit());
+
+    ASSERT_OK_AND_ASSIGN(auto old_view, reader->Get(gone_row));
+    EXPECT_TRUE(old_view.has_value());
+    auto after = db->Begin();
+    EXPECT_EQ(after->TableName(10001), "other");
+    names = db->TableNames();
+    EXPECT_EQ(std::count(names.begin(), names.end(), "gone"), 0);
+  }
+  auto db = OpenTestDb(options);
+  auto txn = db->Begin();
+  EXPECT_EQ(txn->TableName(10001), "other");
+  EXPECT_EQ(txn->TableName(10002), "kept");
+  ASSERT_OK_AND_ASSIGN(auto kept, txn->Get(kept_row));
+  EXPECT_TRUE(kept.has_value());
+  // Made again, the table has no rows and only the built-in indexes.
+  ASSERT_OK_AND_ASSIGN(DocumentId again, txn->Insert("gone", Fields({{"k", Value::Int64(1)}})));
+  EXPECT_EQ(again.table_number, 10003u);
+  ScanRequest all;
+  all.table = "gone";
+  all.index = "by_creation_time";
+  ASSERT_OK_AND_ASSIGN(ScanResult rows, txn->Scan(all));
+  ASSERT_EQ(rows.documents.size(), 1u);
+  ScanRequest by_k;
+  by_k.table = "gone";
+  by_k.index = "by_k";
+  EXPECT_EQ(ErrorTag(txn->Scan(by_k).status()), "IndexNotFound");
+}
+
 }  // namespace
 }  // namespace cvx

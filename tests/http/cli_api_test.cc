@@ -170,7 +170,7 @@ TEST_F(CliApiTest, MalformedImportRequestsAndForeignIdsAreRefused) {
   HttpResponse r;
   EXPECT_TRUE(Upload("x", R"({"format":"parquet","mode":"append","tableName":"blobs"})", &r).empty());
   EXPECT_EQ(Code(r), "UnsupportedImportFormat");
-  EXPECT_TRUE(Upload("x", R"({"format":"jsonLines","mode":"replaceAll","tableName":"blobs"})", &r).empty());
+  EXPECT_TRUE(Upload("x", R"({"format":"jsonLines","mode":"ReplaceAll","tableName":"blobs"})", &r).empty());
   EXPECT_EQ(Code(r), "UnsupportedImportMode");
   EXPECT_TRUE(Upload("x", R"({"format":"jsonLines","mode":"append"})", &r).empty());
   EXPECT_EQ(Code(r), "InvalidImport");

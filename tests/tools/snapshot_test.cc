@@ -49,6 +49,16 @@ struct Source {
   }
 };
 
+// The source's message still points at its author, through the imported table numbers.
+void ExpectReferenceSurvived(Transaction& txn, const Source& source) {
+  ASSERT_OK_AND_ASSIGN(std::optional<Document> message, txn.Get(source.message));
+  ASSERT_TRUE(message.has_value());
+  ASSERT_OK_AND_ASSIGN(DocumentId author, DocumentId::Decode(message->fields.at("author").string()));
+  ASSERT_OK_AND_ASSIGN(std::optional<Document> user, txn.Get(author));
+  ASSERT_TRUE(user.has_value());
+  EXPECT_EQ(user->fields.at("name"), Value::String("Ada"));
+}
+
 TEST(SnapshotImportTest, TablesTakeTheSnapshotsNumbersSoReferencesSurvive) {
   Source source;
   ASSERT_EQ(NumberOf(*source.db, "user"), 10001u);
@@ -67,12 +77,7 @@ TEST(SnapshotImportTest, TablesTakeTheSnapshotsNumbersSoReferencesSurvive) {
   EXPECT_EQ(NumberOf(*db, "user"), 10001u);
   EXPECT_EQ(NumberOf(*db, "messages"), 10002u);
   auto txn = db->Begin();
-  ASSERT_OK_AND_ASSIGN(std::optional<Document> message, txn->Get(source.message));
-  ASSERT_TRUE(message.has_value());
-  ASSERT_OK_AND_ASSIGN(DocumentId author, DocumentId::Decode(message->fields.at("author").string()));
-  ASSERT_OK_AND_ASSIGN(std::optional<Document> user, txn->Get(author));
-  ASSERT_TRUE(user.has_value());
-  EXPECT_EQ(user->fields.at("name"), Value::String("Ada"));
+  ExpectReferenceSurvived(*txn, source);
   // New rows go on in the renumbered tables.
   ASSERT_OK_AND_ASSIGN(DocumentId more, txn->Insert("user", {{"name", Value::String("Grace")}}));
   EXPECT_EQ(more.table_number, 10001u);
@@ -109,6 +114,55 @@ TEST(SnapshotImportTest, AppendIntoATableWithAnotherNumberIsRefused) {
   replace.mode = ImportOptions::Mode::kReplace;
   ASSERT_OK(ImportSnapshot(*db, Schema(), source.zip, replace).status());
   EXPECT_EQ(NumberOf(*db, "user"), 10001u);
+}
+
+// replaceAll (npx convex import --replace-all): tables the import does not bring are
+// deleted, or emptied when the schema declares them, and step out of the numbers the
+// snapshot needs.
+TEST(SnapshotImportTest, ReplaceAllDeletesOtherTablesAndEmptiesSchemaTables) {
+  Source source;
+  SchemaDefinition schema = Schema();
+  schema.Table("notes", DefineTable({{"text", v::String()}}));
+  auto db = cvx::testing::OpenTestDb();
+  ASSERT_OK(ApplySchema(*db, schema));
+  auto setup = db->Begin();
+  // notes (in the schema, not in the snapshot) holds 10002, which messages needs.
+  if (NumberOf(*db, "notes") != 10002u) {
+    if (std::optional<std::string> holder = setup->TableName(10002)) {
+      ASSERT_OK(setup->AssignTableNumber(*holder, 10040));
+    }
+    ASSERT_OK(setup->AssignTableNumber("notes", 10002));
+  }
+  ASSERT_OK(setup->Insert("notes", {{"text", Value::String("old")}}).status());
+  ASSERT_OK(setup->Insert("user", {{"name", Value::String("Old")}}).status());
+  ASSERT_OK(setup->AssignTableNumber("scratch", 10050));  // not in the schema
+  ASSERT_OK(setup->Insert("scratch", {{"x", Value::Float64(1)}}).status());
+  ASSERT_OK(setup->Commit());
+
+  ImportOptions replace;
+  replace.mode = ImportOptions::Mode::kReplace;
+  EXPECT_EQ(ErrorTag(ImportSnapshot(*db, schema, source.zip, replace).status()), "TableConflict");
+
+  ImportOptions replace_all;
+  ASSERT_TRUE(replace_all.SetMode("replaceAll"));
+  EXPECT_STREQ(replace_all.ModeName(), "replaceAll");
+  ASSERT_OK_AND_ASSIGN(ImportSummary summary, ImportSnapshot(*db, schema, source.zip, replace_all));
+  EXPECT_EQ(summary.documents, 2u);
+  EXPECT_EQ(NumberOf(*db, "user"), 10001u);
+  EXPECT_EQ(NumberOf(*db, "messages"), 10002u);
+  EXPECT_EQ(NumberOf(*db, "scratch"), std::nullopt);
+  std::optional<uint32_t> notes = NumberOf(*db, "notes");
+  ASSERT_TRUE(notes.has_value());
+  EXPECT_NE(*notes, 10002u);
+  auto txn = db->Begin();
+  for (const char* table : {"notes", "user"}) {
+    ScanRequest all;
+    all.table = table;
+    all.index = "by_id";
+    ASSERT_OK_AND_ASSIGN(ScanResult rows, txn->Scan(all));
+    EXPECT_EQ(rows.documents.size(), std::string(table) == "user" ? 1u : 0u) << table;
+  }
+  ExpectReferenceSurvived(*txn, source);
 }
 
 // CSV as Convex reads it: header row, float-looking cells as float64, the rest strings.
