@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "engine/base/error.h"
 #include "engine/base/file.h"
@@ -19,6 +20,7 @@
 #include "engine/transaction.h"
 #include "engine/value/document_id.h"
 #include "engine/value/json.h"
+#include "tools/generated_schema.h"
 
 namespace cvx::tools {
 namespace {
@@ -92,74 +94,100 @@ absl::StatusOr<std::string> ReadEntry(zip_t* z, zip_uint64_t index) {
   return out;
 }
 
+bool HasRows(const std::string& jsonl) {
+  return jsonl.find_first_not_of(" \t\r\n") != std::string::npos;
+}
+
+// Entries are matched as Convex's parse.rs matches them: `[prefix/]<table>/documents.jsonl`,
+// `[prefix/]<table>/generated_schema.jsonl`, `[prefix/]_storage/<id>[.ext]`, with child
+// components under `_components/<name>/`. System tables other than `_tables` are skipped.
+// convexlite has neither components nor file storage: a snapshot whose component tables
+// or `_storage` hold anything is refused rather than imported in part.
 absl::StatusOr<ImportFiles> ReadZip(const std::string& path) {
   int error = 0;
   Zip z(zip_open(path.c_str(), ZIP_RDONLY, &error));
   if (!z) return Invalid(absl::StrCat("cannot open ", path, " as a ZIP file"));
   ImportFiles files;
-  std::map<std::string, TableFile>& tables = files.tables;
-  std::map<std::string, std::string> schemas;  // dir -> generated_schema.jsonl
+  std::set<std::string> component_tables;
+  size_t storage_rows = 0, storage_files = 0;
   zip_int64_t count = zip_get_num_entries(z.get(), 0);
   for (zip_int64_t i = 0; i < count; ++i) {
     std::string name = zip_get_name(z.get(), i, 0);
-    bool documents = absl::EndsWith(name, "/documents.jsonl") || name == "documents.jsonl";
-    bool schema = absl::EndsWith(name, "/generated_schema.jsonl");
-    if (!documents && !schema) continue;
-    std::string dir = name.substr(0, name.rfind('/') == std::string::npos ? 0 : name.rfind('/'));
-    if (absl::StrContains(dir, "_components/")) continue;  // child components: not supported
+    size_t slash = name.rfind('/');
+    std::string dir = slash == std::string::npos ? "" : name.substr(0, slash);
+    std::string file = name.substr(slash == std::string::npos ? 0 : slash + 1);
     std::string table = dir.substr(dir.rfind('/') == std::string::npos ? 0 : dir.rfind('/') + 1);
+    bool documents = file == "documents.jsonl";
+    bool schema = file == "generated_schema.jsonl";
+    if (table == "_storage") {
+      if (documents) {
+        CVX_ASSIGN_OR_RETURN(std::string content, ReadEntry(z.get(), i));
+        if (HasRows(content)) ++storage_rows;
+      } else if (!file.empty()) {
+        ++storage_files;
+      }
+      continue;
+    }
+    if ((!documents && !schema) || table.empty()) continue;
+    size_t component = dir.rfind("_components/");
+    if (component != std::string::npos && (component == 0 || dir[component - 1] == '/')) {
+      if (documents && table != "_tables") {
+        CVX_ASSIGN_OR_RETURN(std::string content, ReadEntry(z.get(), i));
+        if (HasRows(content)) component_tables.insert(dir.substr(component + 12));
+      }
+      continue;
+    }
     if (table == "_tables" && documents) {
       CVX_ASSIGN_OR_RETURN(std::string content, ReadEntry(z.get(), i));
       CVX_ASSIGN_OR_RETURN(files.numbers, ParseTableNumbers(content));
       continue;
     }
-    if (table.empty() || table[0] == '_') continue;  // _storage
+    if (table[0] == '_') continue;  // system tables: not imported, as in Convex
     CVX_ASSIGN_OR_RETURN(std::string content, ReadEntry(z.get(), i));
     if (documents) {
-      tables[table].documents = std::move(content);
+      files.tables[table].documents = std::move(content);
     } else {
-      tables[table].generated_schema = std::move(content);
+      files.tables[table].generated_schema = std::move(content);
     }
+  }
+  if (!component_tables.empty()) {
+    return MakeError(absl::StatusCode::kInvalidArgument, "UnsupportedSnapshot",
+                     absl::StrCat("this snapshot holds documents of component tables (",
+                                  absl::StrJoin(component_tables, ", "),
+                                  "), and convexlite has no components; nothing was imported"));
+  }
+  if (storage_rows > 0 || storage_files > 0) {
+    return MakeError(absl::StatusCode::kInvalidArgument, "UnsupportedSnapshot",
+                     absl::StrCat("this snapshot holds file storage (_storage: ", storage_files,
+                                  " files), and convexlite has no file storage; export it without "
+                                  "--include-file-storage. Nothing was imported"));
   }
   return files;
 }
 
-// The documents of one file: lines (or a JSON array), decoded per the generated schema.
+// The documents of one file: lines (or a JSON array), decoded per the table's generated
+// schema (tools/generated_schema.h): "uniform", a legacy shape, or none.
 absl::StatusOr<std::vector<Value>> Decode(const std::string& name, const TableFile& file,
                                           bool json_array) {
-  bool uniform = false;
+  GeneratedSchema schema;
   if (file.generated_schema) {
-    std::string_view s = *file.generated_schema;
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
-    if (s != "\"uniform\"") {
-      return Invalid(absl::StrCat(
-          "table ", name, ": this snapshot uses the older generated_schema format, which "
-          "convexlite does not read yet; export it again with a current Convex"));
-    }
-    uniform = true;
+    CVX_ASSIGN_OR_RETURN(schema, GeneratedSchema::Parse(*file.generated_schema,
+                                                        name + "/generated_schema.jsonl"));
   }
+  if (json_array) return schema.DecodeArray(file.documents);
   std::vector<Value> docs;
-  auto parse = [&](std::string_view text) {
-    return uniform ? ParseExportJson(text) : ParseConvexJson(text);
-  };
-  if (json_array) {
-    CVX_ASSIGN_OR_RETURN(Value all, parse(file.documents));
-    if (!all.is_array()) return Invalid("a .json import must hold an array of documents");
-    docs = all.array();
-  } else {
-    size_t line_number = 0;
-    for (absl::string_view line : absl::StrSplit(file.documents, '\n')) {
-      ++line_number;
-      if (line.empty() || line == "\r") continue;
-      absl::StatusOr<Value> doc = parse(std::string_view(line.data(), line.size()));
-      if (!doc.ok()) {
-        return Invalid(absl::StrCat("table ", name, ", line ", line_number, ": ", doc.status().message()));
-      }
-      docs.push_back(std::move(*doc));
+  size_t row = 0;
+  for (absl::string_view line : absl::StrSplit(file.documents, '\n')) {
+    if (line.empty() || line == "\r") continue;
+    ++row;
+    absl::StatusOr<Value> doc = schema.Decode(std::string_view(line.data(), line.size()));
+    if (doc.ok() && !doc->is_object()) doc = Invalid("expected object");
+    if (!doc.ok()) {
+      return MakeError(absl::StatusCode::kInvalidArgument, ErrorTag(doc.status()),
+                       absl::StrCat("table ", name, ": Row ", row, " wasn't a valid Convex value: ",
+                                    doc.status().message()));
     }
-  }
-  for (const Value& d : docs) {
-    if (!d.is_object()) return Invalid(absl::StrCat("table ", name, ": a document is not an object"));
+    docs.push_back(std::move(*doc));
   }
   return docs;
 }
@@ -310,8 +338,9 @@ absl::Status PrepareTable(Transaction& txn, const std::string& table, ImportOpti
 // Gives each imported table the number its IDs need (Convex's assign_table_numbers): the
 // number `_tables` lists, else the table number of its first document's _id; tables with
 // neither keep theirs. Tables that move go to numbers above every number in use first, so
-// two tables may swap numbers. With `free_holders` (replaceAll, whose other tables are
-// empty by now), a table not imported that holds a wanted number moves out of its way.
+// two tables may swap numbers. A table not imported that holds a wanted number moves out
+// of its way when it is empty (no ID of it exists to break), which with `free_holders`
+// (replaceAll, which has emptied them) they all are; a non-empty one is a TableConflict.
 absl::Status AssignTableNumbers(Database& db, Transaction& txn, const ImportFiles& files,
                                 const std::map<std::string, std::vector<Value>>& docs,
                                 bool free_holders) {
@@ -335,15 +364,30 @@ absl::Status AssignTableNumbers(Database& db, Transaction& txn, const ImportFile
   std::vector<std::pair<std::string, uint32_t>> moves;
   for (const auto& [table, n] : wanted) {
     std::optional<std::string> holder = txn.TableName(n);
-    if (free_holders && holder && !docs.count(*holder)) {
-      CVX_RETURN_IF_ERROR(txn.AssignTableNumber(*holder, spare++));
+    if (holder && !docs.count(*holder)) {
+      ScanRequest any;
+      any.table = *holder;
+      any.index = "by_id";
+      any.limit = 1;
+      CVX_ASSIGN_OR_RETURN(ScanResult rows, txn.Scan(any));
+      if (free_holders || rows.documents.empty()) {
+        CVX_RETURN_IF_ERROR(txn.AssignTableNumber(*holder, spare++));
+      }
     }
     CVX_ASSIGN_OR_RETURN(std::optional<uint32_t> current, txn.TableNumber(table));
     if (current == n) continue;
     if (current) CVX_RETURN_IF_ERROR(txn.AssignTableNumber(table, spare++));
     moves.emplace_back(table, n);
   }
-  for (const auto& [table, n] : moves) CVX_RETURN_IF_ERROR(txn.AssignTableNumber(table, n));
+  for (const auto& [table, n] : moves) {
+    absl::Status s = txn.AssignTableNumber(table, n);
+    if (ErrorTag(s) == "TableConflict") {
+      return MakeError(s.code(), "TableConflict",
+                       absl::StrCat(s.message(), ". To delete all existing tables, import with "
+                                                 "`npx convex import --replace-all`."));
+    }
+    CVX_RETURN_IF_ERROR(s);
+  }
   return absl::OkStatus();
 }
 

@@ -29,12 +29,13 @@ after(async () => {
   rmSync(project, { recursive: true, force: true });
 });
 
-// `npx convex ...` against the server.
-const npx = (...args) => spawnSync(process.execPath, [join(here, "node_modules", "convex", "bin", "main.js"), ...args], {
+// `npx convex ...` against a server (by default the shared one).
+const npxAt = (url, ...args) => spawnSync(process.execPath, [join(here, "node_modules", "convex", "bin", "main.js"), ...args], {
   cwd: project, encoding: "utf8", timeout: 60000,
-  env: { ...process.env, CONVEX_SELF_HOSTED_URL: server.url, CONVEX_SELF_HOSTED_ADMIN_KEY: ADMIN_KEY,
+  env: { ...process.env, CONVEX_SELF_HOSTED_URL: url, CONVEX_SELF_HOSTED_ADMIN_KEY: ADMIN_KEY,
          CONVEX_DEPLOYMENT: "", CI: "1" },
 });
+const npx = (...args) => npxAt(server.url, ...args);
 // `convexlite ...` against the server.
 const cvx = (...args) => spawnSync(bin, [...args, "--url", server.url, "--admin-key", ADMIN_KEY],
                                    { encoding: "utf8", timeout: 60000 });
@@ -126,12 +127,54 @@ test("export with npx convex, import with convexlite --url, and the reverse", ()
   }
 });
 
+test("npx convex import --replace-all of a pre-uniform Convex export", () => {
+  return withOwnServer(async (own, run) => {
+    const dir = mkdtempSync(join(tmpdir(), "cvx-compat-legacy-"));
+    try {
+      const lines = join(dir, "rows.jsonl");
+      writeFileSync(lines, '{"value":"old"}\n');
+      assert.equal(run("import", "--table", "scratch", lines).status, 0);
+      assert.equal(run("import", "--append", "--table", "blobs", lines).status, 0);
+      const legacy = join(here, "..", "fixtures", "snapshots", "legacy.zip");
+      const imported = npxAt(own.url, "import", "--replace-all", legacy, "-y");
+      assert.equal(imported.status, 0, imported.stderr + imported.stdout);
+      const tables = run("data").stdout.split("\n");
+      assert.ok(tables.includes("users") && tables.includes("posts"), tables.join(","));
+      assert.ok(!tables.includes("scratch"), "a table the import does not bring is deleted");
+      const blobs = run("data", "blobs");
+      assert.match(blobs.stdout + blobs.stderr, /There are no documents in this table/);
+      // int64, bytes and Infinity came back from their clean-JSON strings.
+      const users = run("data", "users", "--format", "jsonl").stdout;
+      assert.match(users, /"age": 36n, "avatar": Bytes\("AAEC"\), "name": "Ada", "score": Infinity, "tags": \[7n, "x"\]/);
+      assert.match(run("data", "posts").stdout, /-3n/);
+      // Components and file storage are refused whole.
+      const storage = npxAt(own.url, "import", "--replace-all", join(here, "..", "fixtures", "snapshots", "storage.zip"), "-y");
+      assert.equal(storage.status, 1);
+      assert.match(storage.stdout + storage.stderr, /convexlite has no file storage/);
+      assert.ok(run("data").stdout.split("\n").includes("users"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 test("built-in variables: CONVEX_CLOUD_URL and CONVEX_SITE_URL are the server's URLs", () => {
   const cloud = cvx("run", "env:get", '{"name":"CONVEX_CLOUD_URL"}');
   assert.equal(cloud.status, 0, cloud.stderr);
   assert.equal(JSON.parse(cloud.stdout), server.url);
   assert.equal(JSON.parse(cvx("run", "env:get", '{"name":"CONVEX_SITE_URL"}').stdout), server.siteUrl);
 });
+
+// Runs `body(server, run)` on a server of its own; `run` is `convexlite ... --url`.
+async function withOwnServer(body) {
+  const own = await startServer();
+  try {
+    const run = (...args) => spawnSync(bin, [...args, "--url", own.url, "--admin-key", ADMIN_KEY], { encoding: "utf8" });
+    await body(own, run);
+  } finally {
+    await own.stop();
+  }
+}
 
 test("pagination cursors survive a server restart", async () => {
   const own = await startServer();

@@ -5,6 +5,7 @@
 #include "tools/snapshot.h"
 
 #include <fstream>
+#include <limits>
 
 #include "absl/strings/match.h"
 
@@ -29,6 +30,16 @@ std::optional<uint32_t> NumberOf(Database& db, const std::string& table) {
   auto txn = db.Begin();
   absl::StatusOr<std::optional<uint32_t>> n = txn->TableNumber(table);
   return n.ok() ? *n : std::nullopt;
+}
+
+// Every document of `table`, in _creationTime order (empty when the scan fails).
+std::vector<Document> Rows(Transaction& txn, const std::string& table) {
+  ScanRequest all;
+  all.table = table;
+  all.index = "by_creation_time";
+  absl::StatusOr<ScanResult> rows = txn.Scan(all);
+  EXPECT_OK(rows.status());
+  return rows.ok() ? rows->documents : std::vector<Document>();
 }
 
 // A source database whose tables were created in another order than the target's schema
@@ -94,8 +105,18 @@ TEST(SnapshotImportTest, ANumberHeldByATableNotImportedFailsAndWritesNothing) {
   uint64_t ts = db->LatestTs();
   absl::StatusOr<ImportSummary> result = ImportSnapshot(*db, Schema(), source.zip, {});
   EXPECT_EQ(ErrorTag(result.status()), "TableConflict") << result.status();
+  EXPECT_TRUE(absl::StrContains(result.status().message(), "import with `npx convex import --replace-all`"));
   EXPECT_EQ(db->LatestTs(), ts);  // nothing committed
   EXPECT_EQ(NumberOf(*db, "user"), std::nullopt);
+  // Empty, "other" has no IDs to keep: it steps aside to another number.
+  auto empty = db->Begin();
+  for (const Document& d : Rows(*empty, "other")) ASSERT_OK(empty->Delete(d.id));
+  ASSERT_OK(empty->Commit());
+  ASSERT_OK(ImportSnapshot(*db, Schema(), source.zip, {}).status());
+  EXPECT_EQ(NumberOf(*db, "messages"), 10002u);
+  std::optional<uint32_t> other = NumberOf(*db, "other");
+  ASSERT_TRUE(other.has_value());
+  EXPECT_NE(*other, 10002u);
 }
 
 TEST(SnapshotImportTest, AppendIntoATableWithAnotherNumberIsRefused) {
@@ -155,14 +176,73 @@ TEST(SnapshotImportTest, ReplaceAllDeletesOtherTablesAndEmptiesSchemaTables) {
   ASSERT_TRUE(notes.has_value());
   EXPECT_NE(*notes, 10002u);
   auto txn = db->Begin();
-  for (const char* table : {"notes", "user"}) {
-    ScanRequest all;
-    all.table = table;
-    all.index = "by_id";
-    ASSERT_OK_AND_ASSIGN(ScanResult rows, txn->Scan(all));
-    EXPECT_EQ(rows.documents.size(), std::string(table) == "user" ? 1u : 0u) << table;
-  }
+  EXPECT_EQ(Rows(*txn, "notes").size(), 0u);
+  EXPECT_EQ(Rows(*txn, "user").size(), 1u);
   ExpectReferenceSurvived(*txn, source);
+}
+
+// Hand-made ZIPs in the layouts Convex's exports have had (tests/fixtures/snapshots/make_fixtures.py).
+std::string Fixture(const std::string& name) { return std::string(CVX_FIXTURES) + "/snapshots/" + name; }
+
+// An export from before Convex's "uniform" format: clean JSON turned back with the shapes
+// and per-document hints of generated_schema.jsonl.
+TEST(SnapshotImportTest, LegacyExportsImportWithTheirTypes) {
+  SchemaDefinition schema = DefineSchema();
+  schema.Table("users", DefineTable({{"age", v::Int64()}, {"avatar", v::Bytes()}, {"name", v::String()},
+                                     {"score", v::Float64()}, {"tags", v::Array(v::Union({v::Int64(), v::String()}))}}))
+      .Table("posts", DefineTable({{"author", v::Id("users")}, {"likes", v::Int64()}, {"title", v::String()}}));
+  auto db = cvx::testing::OpenTestDb();
+  ASSERT_OK(ApplySchema(*db, schema));
+  ASSERT_OK_AND_ASSIGN(ImportSummary summary, ImportSnapshot(*db, schema, Fixture("legacy.zip"), {}));
+  EXPECT_EQ(summary.tables, 2u);  // _scheduled_functions and the empty _storage are skipped
+  EXPECT_EQ(summary.documents, 3u);
+  EXPECT_EQ(NumberOf(*db, "users"), 10001u);
+  EXPECT_EQ(NumberOf(*db, "posts"), 10002u);
+  EXPECT_EQ(NumberOf(*db, "_scheduled_functions"), std::nullopt);
+  auto txn = db->Begin();
+  std::vector<Document> post = Rows(*txn, "posts");
+  ASSERT_EQ(post.size(), 1u);
+  EXPECT_EQ(post[0].fields.at("likes"), Value::Int64(-3));
+  EXPECT_EQ(post[0].creation_time, 1719403200002.0);
+  ASSERT_OK_AND_ASSIGN(DocumentId author, DocumentId::Decode(post[0].fields.at("author").string()));
+  ASSERT_OK_AND_ASSIGN(std::optional<Document> ada, txn->Get(author));
+  ASSERT_TRUE(ada.has_value());
+  EXPECT_EQ(ada->creation_time, 1719403200000.25);
+  EXPECT_EQ(ada->fields.at("age"), Value::Int64(36));
+  EXPECT_EQ(ada->fields.at("avatar"), Value::Bytes(std::string("\x00\x01\x02", 3)));
+  EXPECT_EQ(ada->fields.at("score"), Value::Float64(std::numeric_limits<double>::infinity()));
+  EXPECT_EQ(ada->fields.at("tags"), Value::FromArray({Value::Int64(7), Value::String("x")}));
+  std::vector<Document> users = Rows(*txn, "users");  // in _creationTime order
+  ASSERT_EQ(users.size(), 2u);
+  const Document& grace = users[1];
+  EXPECT_EQ(grace.fields.at("avatar"), Value::Bytes(""));
+  EXPECT_EQ(grace.fields.at("score"), Value::Float64(2.5));
+  EXPECT_EQ(grace.fields.at("age"), Value::Int64(85));
+}
+
+TEST(SnapshotImportTest, EntriesUnderADirectoryImport) {
+  auto db = cvx::testing::OpenTestDb();
+  ASSERT_OK_AND_ASSIGN(ImportSummary summary, ImportSnapshot(*db, DefineSchema(), Fixture("prefixed.zip"), {}));
+  EXPECT_EQ(summary.documents, 1u);
+  auto txn = db->Begin();
+  std::vector<Document> rows = Rows(*txn, "notes");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].fields.at("n"), Value::Int64(42));
+  EXPECT_EQ(rows[0].fields.at("ratio"), Value::Float64(1.0));
+}
+
+// convexlite has neither components nor file storage: such snapshots are refused whole.
+TEST(SnapshotImportTest, ComponentTablesAndFileStorageAreRefusedAndNothingIsWritten) {
+  auto db = cvx::testing::OpenTestDb();
+  uint64_t ts = db->LatestTs();
+  absl::StatusOr<ImportSummary> components = ImportSnapshot(*db, DefineSchema(), Fixture("components.zip"), {});
+  EXPECT_EQ(ErrorTag(components.status()), "UnsupportedSnapshot");
+  EXPECT_TRUE(absl::StrContains(components.status().message(), "betterAuth/user")) << components.status();
+  absl::StatusOr<ImportSummary> storage = ImportSnapshot(*db, DefineSchema(), Fixture("storage.zip"), {});
+  EXPECT_EQ(ErrorTag(storage.status()), "UnsupportedSnapshot");
+  EXPECT_TRUE(absl::StrContains(storage.status().message(), "_storage: 1 files")) << storage.status();
+  EXPECT_EQ(db->LatestTs(), ts);
+  EXPECT_EQ(NumberOf(*db, "notes"), std::nullopt);
 }
 
 // CSV as Convex reads it: header row, float-looking cells as float64, the rest strings.
@@ -185,20 +265,17 @@ TEST(SnapshotImportTest, CsvCellsBecomeFloatsOrStringsAsConvexParsesThem) {
   ASSERT_OK_AND_ASSIGN(ImportSummary summary, ImportSnapshot(*db, schema, path, options));
   EXPECT_EQ(summary.documents, 3u);
   auto txn = db->Begin();
-  ScanRequest all;
-  all.table = "rows";
-  all.index = "by_creation_time";
-  ASSERT_OK_AND_ASSIGN(ScanResult rows, txn->Scan(all));
-  ASSERT_EQ(rows.documents.size(), 3u);
-  const Object& first = rows.documents[0].fields;
+  std::vector<Document> rows = Rows(*txn, "rows");
+  ASSERT_EQ(rows.size(), 3u);
+  const Object& first = rows[0].fields;
   EXPECT_EQ(first.at("a"), Value::Float64(1));
   EXPECT_EQ(first.at("b"), Value::String("x"));
   EXPECT_EQ(first.at("c"), Value::String("quoted, with \"quotes\"\nand a newline"));
-  const Object& second = rows.documents[1].fields;
+  const Object& second = rows[1].fields;
   EXPECT_EQ(second.at("a"), Value::Float64(-2500));
   EXPECT_EQ(second.at("b"), Value::String("true"));  // no booleans
   EXPECT_EQ(second.count("c"), 0u);                   // empty + optional in the schema: omitted
-  const Object& third = rows.documents[2].fields;
+  const Object& third = rows[2].fields;
   EXPECT_EQ(third.at("a"), Value::Null());            // non-finite floats become null
   EXPECT_EQ(third.at("b"), Value::String(" 1"));      // cells are not trimmed
   EXPECT_EQ(third.at("c"), Value::Float64(0.5));
