@@ -1,11 +1,14 @@
 #include "http/cli_api.h"
 
+#include <array>
 #include <filesystem>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "engine/base/error.h"
 #include "engine/base/file.h"
 #include "engine/base/status_macros.h"
@@ -52,6 +55,48 @@ bool IsToken(std::string_view s) {
 }
 
 Value ImportState(Object state) { return Value::FromObject(std::move(state)); }
+
+// 1234567 -> "1,234,567", as Convex's summary prints counts.
+std::string WithCommas(uint64_t n) {
+  std::string digits = absl::StrCat(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return out;
+}
+
+// Convex's info_message_for_import: a `table | create | delete |` table under
+// "Import change summary:", then the fixed trailer.
+std::string ConfirmationMessage(const std::vector<SnapshotHooks::TableChange>& changes) {
+  std::vector<std::array<std::string, 3>> rows = {{"table", "create", "delete"}};
+  for (const auto& c : changes) {
+    rows.push_back({c.table, WithCommas(c.created), absl::StrCat(WithCommas(c.deleted), " of ", WithCommas(c.existing))});
+  }
+  size_t width[3] = {0, 0, 0};
+  for (const auto& row : rows) {
+    for (int i = 0; i < 3; ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  std::vector<std::string> lines;
+  if (!changes.empty()) lines.push_back("Import change summary:");
+  for (size_t r = 0; r < rows.size() && !changes.empty(); ++r) {
+    std::string line;
+    for (int i = 0; i < 3; ++i) {
+      absl::StrAppend(&line, rows[r][i], std::string(width[i] - rows[r][i].size(), ' '), i < 2 ? " | " : " |");
+    }
+    lines.push_back(std::move(line));
+    if (r == 0) lines.push_back(std::string(width[0] + 3 + width[1] + 3 + width[2] + 2, '-'));
+  }
+  lines.push_back("Once the import has started, it will run in the background.\n"
+                  "Interrupting `npx convex import` will not cancel it.");
+  return absl::StrJoin(lines, "\n");
+}
+
+// Convex's wrap_import_err.
+Value FailedImport(const absl::Status& s) {
+  return ImportState({{"state", Value::String("failed")},
+                      {"error_message", Value::String(absl::StrCat("Hit an error while importing:\n", s.message()))}});
+}
 
 }  // namespace
 
@@ -234,6 +279,11 @@ HttpResponse CliApi::FinishUpload(const HttpRequest& request) {
                                    absl::StrCat("convexlite does not support the import mode \"", mode->string(),
                                                 "\" (requireEmpty, append, replace, replaceAll)")));
   }
+  if (const Value* component = import->Find("componentPath");
+      component != nullptr && !(component->is_string() && component->string().empty()) && !component->is_null()) {
+    return SystemErrorResponse(Bad("UnsupportedImport", "convexlite has no components: import into the root app "
+                                                        "(without --component)"));
+  }
   if ((format->string() == "zip") == (table != nullptr)) {
     return SystemErrorResponse(Bad("InvalidImport", format->string() == "zip"
                                                         ? "a ZIP import takes no tableName"
@@ -258,13 +308,24 @@ HttpResponse CliApi::FinishUpload(const HttpRequest& request) {
   stored_mode[0] = absl::ascii_toupper(stored_mode[0]);
   Object format_field{{"format", Value::String(known->stored)}};
   if (table) format_field["table"] = *table;
+  // Convex's confirmation step: the whole import is checked and counted, nothing written.
+  absl::StatusOr<std::vector<SnapshotHooks::TableChange>> plan =
+      hooks_.import_file((dir / absl::StrCat("upload", known->extension)).string(), mode->string(),
+                         table ? std::optional<std::string>(table->string()) : std::nullopt, /*dry_run=*/true);
+  Value state = FailedImport(plan.status());
+  if (!plan.ok()) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);  // nothing to perform
+  }
+  if (plan.ok()) {
+    bool deletes = false;
+    for (const auto& change : *plan) deletes = deletes || change.deleted > 0;
+    state = ImportState({{"state", Value::String("waiting_for_confirmation")},
+                         {"message_to_confirm", Value::String(ConfirmationMessage(*plan))},
+                         {"require_manual_confirmation", Value::Boolean(deletes)}});
+  }
   Object row{
-      {"state", ImportState({{"state", Value::String("waiting_for_confirmation")},
-                             {"message_to_confirm",
-                              Value::String(absl::StrCat("Import ", bytes.size(), " bytes (", format->string(),
-                                                         table ? absl::StrCat(" into table ", table->string()) : "",
-                                                         ", mode ", mode->string(), ")"))},
-                             {"require_manual_confirmation", Value::Boolean(false)}})},
+      {"state", std::move(state)},
       {"format", Value::FromObject(std::move(format_field))},
       {"mode", Value::String(stored_mode)},
       {"requestor", Value::FromObject({{"type", Value::String("snapshotImport")}})},
@@ -301,18 +362,22 @@ HttpResponse CliApi::PerformImport(const HttpRequest& request) {
   const Value* table = row->fields.at("format").Find("table");
   std::string mode = row->fields.at("mode").string();
   mode[0] = absl::ascii_tolower(mode[0]);
-  absl::StatusOr<uint64_t> written =
-      hooks_.import_file(file.string(), mode, table ? std::optional<std::string>(table->string()) : std::nullopt);
+  absl::StatusOr<std::vector<SnapshotHooks::TableChange>> changes =
+      hooks_.import_file(file.string(), mode, table ? std::optional<std::string>(table->string()) : std::nullopt,
+                         /*dry_run=*/false);
+  uint64_t written = 0;
+  for (const auto& change : changes.ok() ? *changes : std::vector<SnapshotHooks::TableChange>()) {
+    written += change.created;
+  }
   std::error_code ec;
   fs::remove_all(file.parent_path(), ec);
   Object fields = row->fields;
-  if (written.ok()) {
+  if (changes.ok()) {
     fields["state"] = ImportState({{"state", Value::String("completed")},
                                    {"timestamp", Value::Int64(static_cast<int64_t>(db.LatestTs()))},
-                                   {"num_rows_written", Value::Int64(static_cast<int64_t>(*written))}});
+                                   {"num_rows_written", Value::Int64(static_cast<int64_t>(written))}});
   } else {
-    fields["state"] = ImportState({{"state", Value::String("failed")},
-                                   {"error_message", Value::String(std::string(written.status().message()))}});
+    fields["state"] = FailedImport(changes.status());
   }
   absl::Status s = CommitWithRetries(
       db, [&](Transaction& txn) { return txn.Replace(row->id, fields); }, "record the import");

@@ -38,10 +38,16 @@ namespace cvx {
 struct SnapshotHooks {
   // Writes a snapshot ZIP of the database to `path`; returns its snapshot ts.
   std::function<absl::StatusOr<uint64_t>(const std::string& path)> export_zip;
-  // Imports `path` (.zip, .jsonl, .json) with mode "requireEmpty" | "append" | "replace"
-  // into `table` (non-ZIP files); returns the documents written.
-  std::function<absl::StatusOr<uint64_t>(const std::string& path, const std::string& mode,
-                                         const std::optional<std::string>& table)>
+  // What an import does to one table (a row of Convex's "Import change summary").
+  struct TableChange {
+    std::string table;
+    uint64_t created = 0, deleted = 0, existing = 0;
+  };
+  // Imports `path` (.zip, .jsonl, .json, .csv) with mode "requireEmpty" | "append" |
+  // "replace" | "replaceAll" into `table` (non-ZIP files); with `dry_run` checks and counts
+  // everything and writes nothing. Returns the change to each table.
+  std::function<absl::StatusOr<std::vector<TableChange>>(const std::string& path, const std::string& mode,
+                                                         const std::optional<std::string>& table, bool dry_run)>
       import_file;
   std::string dir;  // exports and uploads; empty: the snapshot endpoints answer 501
 };

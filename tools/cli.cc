@@ -344,6 +344,15 @@ absl::StatusOr<ImportSummary> RemoteImport(const Target& target, const std::stri
   CVX_ASSIGN_OR_RETURN(Value finish, ParseConvexJson(finished.body));
   const Value* id = finish.Find("importId");
   if (id == nullptr || !id->is_string()) return absl::UnavailableError("unexpected reply from the server");
+  // The server has checked and counted the import (Convex's confirmation step).
+  CVX_ASSIGN_OR_RETURN(Value waiting, CallRemote(target, "_system/cli/queryImport", Value::FromObject({{"importId", *id}})));
+  const Value* waiting_state = waiting.is_object() ? waiting.Find("state") : nullptr;
+  const Value* message = waiting_state ? waiting_state->Find("message_to_confirm") : nullptr;
+  if (message == nullptr || !message->is_string()) {
+    const Value* error = waiting_state ? waiting_state->Find("error_message") : nullptr;
+    return absl::FailedPreconditionError(error && error->is_string() ? error->string() : "the import failed");
+  }
+  std::fprintf(stderr, "%s\n", message->string().c_str());
   CVX_ASSIGN_OR_RETURN(AdminReply performed,
                        AdminRequest(target, "POST", "/api/perform_import",
                                     ToConvexJson(Value::FromObject({{"importId", *id}}))));
@@ -676,20 +685,7 @@ int Dev(const App& app, int argc, char** argv) {
   ApiOptions api_options;
   api_options.admin_key = flags.admin_key;
   // `npx convex export/import` and `convexlite export/import --url` (http/cli_api.h).
-  auto snapshots = std::make_shared<SnapshotHooks>();
-  snapshots->dir = flags.data + "/snapshots";
-  snapshots->export_zip = [&db](const std::string& path) -> absl::StatusOr<uint64_t> {
-    CVX_ASSIGN_OR_RETURN(ExportSummary summary, ExportSnapshot(**db, path));
-    return summary.ts;
-  };
-  snapshots->import_file = [&db, &app](const std::string& path, const std::string& mode,
-                                       const std::optional<std::string>& table) -> absl::StatusOr<uint64_t> {
-    ImportOptions options;
-    if (!options.SetMode(mode)) return absl::InvalidArgumentError("unknown import mode " + mode);
-    options.table = table;
-    CVX_ASSIGN_OR_RETURN(ImportSummary summary, ImportSnapshot(**db, app.schema(), path, options));
-    return summary.documents;
-  };
+  auto snapshots = MakeSnapshotHooks(**db, app.schema(), flags.data + "/snapshots");
   api_options.snapshots = snapshots;
   if (!app.auth_providers().empty()) {
     api_options.verify_token = [&verifier](std::string_view token) { return verifier.Verify(token); };

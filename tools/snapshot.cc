@@ -317,22 +317,21 @@ absl::StatusOr<std::vector<Value>> ParseCsv(const std::string& text, const Schem
 }
 
 // Empties `table` as the mode asks: requireEmpty refuses a non-empty table, replace (and
-// replaceAll) deletes its rows, append keeps them.
-absl::Status PrepareTable(Transaction& txn, const std::string& table, ImportOptions::Mode mode) {
+// replaceAll) deletes its rows, append keeps them. Returns the documents it had.
+absl::StatusOr<size_t> PrepareTable(Transaction& txn, const std::string& table, ImportOptions::Mode mode) {
   ScanRequest all;
   all.table = table;
   all.index = "by_id";
   if (mode == ImportOptions::Mode::kRequireEmpty) all.limit = 1;
-  if (mode == ImportOptions::Mode::kAppend) return absl::OkStatus();
   CVX_ASSIGN_OR_RETURN(ScanResult existing, txn.Scan(all));
-  if (existing.documents.empty()) return absl::OkStatus();
+  if (existing.documents.empty() || mode == ImportOptions::Mode::kAppend) return existing.documents.size();
   if (mode == ImportOptions::Mode::kRequireEmpty) {
     return MakeError(absl::StatusCode::kFailedPrecondition, "ImportTableExists",
                      absl::StrCat("Table ", table, " already exists. Please choose a new table "
                                   "name or use replace/append modes."));
   }
   for (const Document& d : existing.documents) CVX_RETURN_IF_ERROR(txn.Delete(d.id));
-  return absl::OkStatus();
+  return existing.documents.size();
 }
 
 // Gives each imported table the number its IDs need (Convex's assign_table_numbers): the
@@ -544,16 +543,19 @@ absl::StatusOr<ImportSummary> ImportSnapshot(Database& db, const SchemaDefinitio
   }
   // One transaction: a refused or failing import changes nothing.
   auto txn = db.Begin();
-  for (const auto& [table, rows] : docs) CVX_RETURN_IF_ERROR(PrepareTable(*txn, table, options.mode));
   const bool replace_all = options.mode == ImportOptions::Mode::kReplaceAll;
+  const bool deletes = replace_all || options.mode == ImportOptions::Mode::kReplace;
+  std::map<std::string, TableChange> changes;
+  for (const auto& [table, rows] : docs) {
+    CVX_ASSIGN_OR_RETURN(size_t existing, PrepareTable(*txn, table, options.mode));
+    changes[table] = TableChange{table, rows.size(), deletes ? existing : 0, existing};
+  }
   if (replace_all) {
     for (const std::string& table : txn->TableNames()) {
       if (table[0] == '_' || docs.count(table)) continue;
-      if (schema.Find(table) != nullptr) {
-        CVX_RETURN_IF_ERROR(PrepareTable(*txn, table, options.mode));
-      } else {
-        CVX_RETURN_IF_ERROR(txn->DeleteTable(table));
-      }
+      CVX_ASSIGN_OR_RETURN(size_t existing, PrepareTable(*txn, table, options.mode));
+      changes[table] = TableChange{table, 0, existing, existing};
+      if (schema.Find(table) == nullptr) CVX_RETURN_IF_ERROR(txn->DeleteTable(table));
     }
   }
   CVX_RETURN_IF_ERROR(AssignTableNumbers(db, *txn, files, docs, replace_all));
@@ -562,10 +564,34 @@ absl::StatusOr<ImportSummary> ImportSnapshot(Database& db, const SchemaDefinitio
     CVX_RETURN_IF_ERROR(InsertDocuments(*txn, schema, table, rows));
     summary.documents += rows.size();
     ++summary.tables;
-    if (options.progress) options.progress(table, rows.size());
+    if (options.progress && !options.dry_run) options.progress(table, rows.size());
   }
-  CVX_RETURN_IF_ERROR(txn->Commit());
+  for (auto& [table, change] : changes) summary.changes.push_back(std::move(change));
+  if (!options.dry_run) CVX_RETURN_IF_ERROR(txn->Commit());
   return summary;
+}
+
+std::shared_ptr<SnapshotHooks> MakeSnapshotHooks(Database& db, const SchemaDefinition& schema,
+                                                 std::string dir) {
+  auto hooks = std::make_shared<SnapshotHooks>();
+  hooks->dir = std::move(dir);
+  hooks->export_zip = [&db](const std::string& path) -> absl::StatusOr<uint64_t> {
+    CVX_ASSIGN_OR_RETURN(ExportSummary summary, ExportSnapshot(db, path));
+    return summary.ts;
+  };
+  hooks->import_file = [&db, &schema](const std::string& path, const std::string& mode,
+                                      const std::optional<std::string>& table,
+                                      bool dry_run) -> absl::StatusOr<std::vector<SnapshotHooks::TableChange>> {
+    ImportOptions options;
+    if (!options.SetMode(mode)) return Invalid("unknown import mode " + mode);
+    options.table = table;
+    options.dry_run = dry_run;
+    CVX_ASSIGN_OR_RETURN(ImportSummary summary, ImportSnapshot(db, schema, path, options));
+    std::vector<SnapshotHooks::TableChange> changes;
+    for (const TableChange& c : summary.changes) changes.push_back({c.table, c.created, c.deleted, c.existing});
+    return changes;
+  };
+  return hooks;
 }
 
 }  // namespace cvx::tools

@@ -24,11 +24,14 @@
 #define CVX_TOOLS_SNAPSHOT_H_
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "engine/database.h"
+#include "http/cli_api.h"
 #include "schema/schema.h"
 
 namespace cvx::tools {
@@ -52,6 +55,8 @@ struct ImportOptions {
   std::optional<std::string> table;  // required for .jsonl/.json, refused for .zip
   // Called after each table: (table, documents imported).
   std::function<void(const std::string&, size_t)> progress;
+  // Check and count everything (Convex's confirmation step), write nothing.
+  bool dry_run = false;
 };
 // The Convex import format of `path` by its extension ("zip", "jsonLines", "jsonArray",
 // "csv"), checking that --table is given for every format but ZIP. kInvalidArgument
@@ -59,9 +64,18 @@ struct ImportOptions {
 [[nodiscard]] absl::StatusOr<std::string> ImportFormat(const std::string& path,
                                                        const ImportOptions& options);
 
+// What an import does to one table (Convex's "Import change summary" row).
+struct TableChange {
+  std::string table;
+  size_t created = 0;   // documents the import brings
+  size_t deleted = 0;   // documents it deletes (replace, replaceAll)
+  size_t existing = 0;  // documents the table had
+};
+
 struct ImportSummary {
   size_t tables = 0;
   size_t documents = 0;
+  std::vector<TableChange> changes;  // by table name; with replaceAll every user table
 };
 // Errors: kInvalidArgument (unknown file type, --table misuse, malformed lines, InvalidId
 // for a number listed twice), kFailedPrecondition ("Table X already exists. ...";
@@ -72,6 +86,11 @@ struct ImportSummary {
                                                            const SchemaDefinition& schema,
                                                            const std::string& path,
                                                            const ImportOptions& options);
+
+// The snapshot endpoints' hooks (http/cli_api.h) on `db`: exports and imports as above,
+// files under `dir`. `db` and `schema` must outlive the hooks.
+std::shared_ptr<SnapshotHooks> MakeSnapshotHooks(Database& db, const SchemaDefinition& schema,
+                                                 std::string dir);
 
 }  // namespace cvx::tools
 

@@ -138,6 +138,10 @@ test("npx convex import --replace-all of a pre-uniform Convex export", () => {
       const legacy = join(here, "..", "fixtures", "snapshots", "legacy.zip");
       const imported = npxAt(own.url, "import", "--replace-all", legacy, "-y");
       assert.equal(imported.status, 0, imported.stderr + imported.stdout);
+      // Convex's change summary: every user table, what the import creates and deletes.
+      assert.match(imported.stdout + imported.stderr, /Import change summary:/);
+      assert.match(imported.stdout + imported.stderr, /\nscratch +\| 0 +\| 1 of 1 +\|\n/);
+      assert.match(imported.stdout + imported.stderr, /\nusers +\| 2 +\| 0 of 0 +\|\n/);
       const tables = run("data").stdout.split("\n");
       assert.ok(tables.includes("users") && tables.includes("posts"), tables.join(","));
       assert.ok(!tables.includes("scratch"), "a table the import does not bring is deleted");

@@ -20,7 +20,6 @@ class ReferenceApiTest : public ::testing::Test {
   // Call from SetUp; `options.admin_key` is set here.
   void Open(ApiOptions options = {}) {
     RegisterReferenceApp(app_);
-    db_ = OpenTestDb();
     ASSERT_OK(ApplySchema(*db_, app_.schema()));
     runner_ = std::make_unique<Runner>(&app_, db_.get());
     options.admin_key = "secret-key";
@@ -28,7 +27,7 @@ class ReferenceApiTest : public ::testing::Test {
   }
 
   App app_;
-  std::unique_ptr<Database> db_;
+  std::unique_ptr<Database> db_ = OpenTestDb();
   std::unique_ptr<Runner> runner_;
   std::unique_ptr<ApiHandler> api_;
 };

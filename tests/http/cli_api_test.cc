@@ -32,22 +32,7 @@ CallOptions AdminCall() {
 class CliApiTest : public testing::ReferenceApiTest {
  protected:
   void SetUp() override {
-    auto hooks = std::make_shared<SnapshotHooks>();
-    hooks->dir = dir_.Sub("snapshots");
-    hooks->export_zip = [this](const std::string& path) -> absl::StatusOr<uint64_t> {
-      absl::StatusOr<tools::ExportSummary> s = tools::ExportSnapshot(*db_, path);
-      if (!s.ok()) return s.status();
-      return s->ts;
-    };
-    hooks->import_file = [this](const std::string& path, const std::string& mode,
-                                const std::optional<std::string>& table) -> absl::StatusOr<uint64_t> {
-      tools::ImportOptions options;
-      if (!options.SetMode(mode)) return absl::InvalidArgumentError(mode);
-      options.table = table;
-      absl::StatusOr<tools::ImportSummary> s = tools::ImportSnapshot(*db_, app_.schema(), path, options);
-      if (!s.ok()) return s.status();
-      return s->documents;
-    };
+    auto hooks = tools::MakeSnapshotHooks(*db_, app_.schema(), dir_.Sub("snapshots"));
     ApiOptions options;
     options.snapshots = hooks;
     Open(std::move(options));
@@ -99,7 +84,22 @@ TEST_F(CliApiTest, UploadFinishPerformImportsAndRecordsCompletion) {
   std::string id = Upload("{\"value\":1}\n{\"value\":\"two\"}\n",
                           R"({"format":"jsonLines","mode":"append","tableName":"blobs"})", &finish);
   ASSERT_FALSE(id.empty()) << finish.body;
-  EXPECT_EQ(ImportRow(id).Find("state")->Find("state")->string(), "waiting_for_confirmation");
+  Value waiting = *ImportRow(id).Find("state");
+  EXPECT_EQ(waiting.Find("state")->string(), "waiting_for_confirmation");
+  // Convex's summary; nothing is deleted, so no prompt. Nothing is written before perform.
+  EXPECT_EQ(waiting.Find("message_to_confirm")->string(),
+            "Import change summary:\n"
+            "table | create | delete |\n"
+            "-------------------------\n"
+            "blobs | 2      | 0 of 0 |\n"
+            "Once the import has started, it will run in the background.\n"
+            "Interrupting `npx convex import` will not cancel it.");
+  EXPECT_EQ(*waiting.Find("require_manual_confirmation"), Value::Boolean(false));
+  ScanRequest blobs;
+  blobs.table = "blobs";
+  blobs.index = "by_id";
+  ASSERT_OK_AND_ASSIGN(ScanResult before, db_->Begin()->Scan(blobs));
+  EXPECT_TRUE(before.documents.empty());
   HttpResponse performed = Call("POST", "/api/perform_import", "{\"importId\":\"" + id + "\"}");
   ASSERT_EQ(performed.status, 200) << performed.body;
   Value state = *ImportRow(id).Find("state");
@@ -108,16 +108,35 @@ TEST_F(CliApiTest, UploadFinishPerformImportsAndRecordsCompletion) {
   // Performing twice is refused; the upload's files are gone.
   EXPECT_EQ(Code(Call("POST", "/api/perform_import", "{\"importId\":\"" + id + "\"}")), "ImportNotWaiting");
   EXPECT_TRUE(std::filesystem::is_empty(dir_.Sub("snapshots/uploads")));
+
+  // Replacing deletes: the counts say so (with thousands separators) and the CLI must ask.
+  std::string many;
+  for (int i = 0; i < 1234; ++i) many += "{\"value\":" + std::to_string(i) + "}\n";
+  id = Upload(many, R"({"format":"jsonLines","mode":"append","tableName":"blobs"})", &finish);
+  ASSERT_EQ(Call("POST", "/api/perform_import", "{\"importId\":\"" + id + "\"}").status, 200);
+  id = Upload("{\"value\":0}\n", R"({"format":"jsonLines","mode":"replace","tableName":"blobs"})", &finish);
+  waiting = *ImportRow(id).Find("state");
+  EXPECT_EQ(waiting.Find("message_to_confirm")->string(),
+            "Import change summary:\n"
+            "table | create | delete         |\n"
+            "---------------------------------\n"
+            "blobs | 1      | 1,236 of 1,236 |\n"
+            "Once the import has started, it will run in the background.\n"
+            "Interrupting `npx convex import` will not cancel it.");
+  EXPECT_EQ(*waiting.Find("require_manual_confirmation"), Value::Boolean(true));
 }
 
 TEST_F(CliApiTest, AFailingImportIsRecordedAndWritesNothing) {
   HttpResponse finish;
   std::string id = Upload("{\"nope\":1}\n", R"({"format":"jsonLines","mode":"append","tableName":"blobs"})", &finish);
   ASSERT_FALSE(id.empty()) << finish.body;
-  ASSERT_EQ(Call("POST", "/api/perform_import", "{\"importId\":\"" + id + "\"}").status, 200);
+  // The confirmation step checks the whole import: it fails there, as Convex's does.
   Value state = *ImportRow(id).Find("state");
   EXPECT_EQ(state.Find("state")->string(), "failed");
+  EXPECT_THAT(state.Find("error_message")->string(), ::testing::StartsWith("Hit an error while importing:\n"));
   EXPECT_THAT(state.Find("error_message")->string(), ::testing::HasSubstr("does not match the schema"));
+  EXPECT_EQ(Code(Call("POST", "/api/perform_import", "{\"importId\":\"" + id + "\"}")), "ImportNotWaiting");
+  EXPECT_TRUE(std::filesystem::is_empty(dir_.Sub("snapshots/uploads")));
   ScanRequest blobs;
   blobs.table = "blobs";
   blobs.index = "by_id";
@@ -172,6 +191,9 @@ TEST_F(CliApiTest, MalformedImportRequestsAndForeignIdsAreRefused) {
   EXPECT_EQ(Code(r), "UnsupportedImportFormat");
   EXPECT_TRUE(Upload("x", R"({"format":"jsonLines","mode":"ReplaceAll","tableName":"blobs"})", &r).empty());
   EXPECT_EQ(Code(r), "UnsupportedImportMode");
+  EXPECT_TRUE(Upload("x", R"({"format":"jsonLines","mode":"append","tableName":"blobs","componentPath":"auth"})", &r)
+                  .empty());
+  EXPECT_EQ(Code(r), "UnsupportedImport");
   EXPECT_TRUE(Upload("x", R"({"format":"jsonLines","mode":"append"})", &r).empty());
   EXPECT_EQ(Code(r), "InvalidImport");
   EXPECT_TRUE(Upload("x", R"({"format":"zip","mode":"append","tableName":"blobs"})", &r).empty());
