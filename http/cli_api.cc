@@ -12,6 +12,7 @@
 #include "engine/base/error.h"
 #include "engine/base/file.h"
 #include "engine/base/status_macros.h"
+#include "engine/base/text.h"
 #include "engine/transaction.h"
 #include "engine/value/json.h"
 #include "functions/system_udfs.h"
@@ -55,16 +56,6 @@ bool IsToken(std::string_view s) {
 }
 
 Value ImportState(Object state) { return Value::FromObject(std::move(state)); }
-
-// 1234567 -> "1,234,567", as Convex's summary prints counts.
-std::string WithCommas(uint64_t n) {
-  std::string digits = absl::StrCat(n), out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
-    out.push_back(digits[i]);
-  }
-  return out;
-}
 
 // Convex's info_message_for_import: a `table | create | delete |` table under
 // "Import change summary:", then the fixed trailer.

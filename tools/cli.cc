@@ -438,9 +438,13 @@ int Import(const App& app, int argc, char** argv) {
     return 2;
   }
   const bool tty = isatty(fileno(stderr));
-  options.progress = [tty](const std::string& table, size_t n) {
-    std::fprintf(stderr, tty ? "\r\033[KImported %zu documents into %s" : "Imported %zu documents into %s\n",
-                 n, table.c_str());
+  // A bar on a terminal; a plain line per table otherwise.
+  options.progress = [tty](const ImportProgress& p) {
+    if (tty) {
+      std::fprintf(stderr, "\r\033[K%s", ProgressBar(p).c_str());
+    } else if (p.table_finished) {
+      std::fprintf(stderr, "Imported %zu documents into %s\n", p.table_total, p.table.c_str());
+    }
     std::fflush(stderr);
   };
   absl::StatusOr<ImportSummary> summary;

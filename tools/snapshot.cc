@@ -17,6 +17,7 @@
 #include "engine/base/error.h"
 #include "engine/base/file.h"
 #include "engine/base/status_macros.h"
+#include "engine/base/text.h"
 #include "engine/transaction.h"
 #include "engine/value/document_id.h"
 #include "engine/value/json.h"
@@ -391,9 +392,13 @@ absl::Status AssignTableNumbers(Database& db, Transaction& txn, const ImportFile
 }
 
 absl::Status InsertDocuments(Transaction& txn, const SchemaDefinition& schema,
-                             const std::string& table, const std::vector<Value>& docs) {
+                             const std::string& table, const std::vector<Value>& docs,
+                             const std::function<void(size_t)>& progress) {
   TableNameResolver resolver = [&txn](uint32_t n) { return txn.TableName(n); };
+  size_t done = 0;
   for (const Value& doc : docs) {
+    if (progress && done > 0 && done % kProgressStep == 0) progress(done);
+    ++done;
     Object fields = doc.object();
     std::optional<Value> id = fields.count("_id") ? std::optional<Value>(fields["_id"]) : std::nullopt;
     std::optional<Value> created =
@@ -418,6 +423,14 @@ absl::Status InsertDocuments(Transaction& txn, const SchemaDefinition& schema,
 }
 
 }  // namespace
+
+std::string ProgressBar(const ImportProgress& p, size_t width) {
+  size_t filled = p.total == 0 ? width : p.done * width / p.total;
+  size_t percent = p.total == 0 ? 100 : p.done * 100 / p.total;
+  return absl::StrCat("[", std::string(filled, '#'), std::string(width - filled, '-'), "] ",
+                      std::string(percent < 10 ? 2 : percent < 100 ? 1 : 0, ' '), percent, "%  ",
+                      WithCommas(p.done), "/", WithCommas(p.total), " documents  ", p.table);
+}
 
 bool ImportOptions::SetMode(std::string_view name) {
   if (name == "requireEmpty") mode = Mode::kRequireEmpty;
@@ -560,11 +573,26 @@ absl::StatusOr<ImportSummary> ImportSnapshot(Database& db, const SchemaDefinitio
   }
   CVX_RETURN_IF_ERROR(AssignTableNumbers(db, *txn, files, docs, replace_all));
   ImportSummary summary;
+  ImportProgress progress;
+  for (const auto& [table, rows] : docs) progress.total += rows.size();
   for (const auto& [table, rows] : docs) {
-    CVX_RETURN_IF_ERROR(InsertDocuments(*txn, schema, table, rows));
+    progress.table = table;
+    progress.table_total = rows.size();
+    progress.table_finished = false;
+    std::function<void(size_t)> report;
+    if (options.progress && !options.dry_run) {
+      report = [&](size_t table_done) {
+        progress.table_done = table_done;
+        options.progress(progress);
+      };
+    }
+    CVX_RETURN_IF_ERROR(InsertDocuments(*txn, schema, table, rows,
+                                        [&](size_t n) { if (report) { progress.done = summary.documents + n; report(n); } }));
     summary.documents += rows.size();
     ++summary.tables;
-    if (options.progress && !options.dry_run) options.progress(table, rows.size());
+    progress.done = summary.documents;
+    progress.table_finished = true;
+    if (report) report(rows.size());
   }
   for (auto& [table, change] : changes) summary.changes.push_back(std::move(change));
   if (!options.dry_run) CVX_RETURN_IF_ERROR(txn->Commit());

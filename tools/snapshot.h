@@ -43,6 +43,18 @@ struct ExportSummary {
 };
 [[nodiscard]] absl::StatusOr<ExportSummary> ExportSnapshot(Database& db, const std::string& path);
 
+// Where an import is, for a progress display.
+struct ImportProgress {
+  std::string table;
+  size_t table_done = 0, table_total = 0;  // documents of `table`
+  size_t done = 0, total = 0;              // documents of the whole import
+  bool table_finished = false;
+};
+inline constexpr size_t kProgressStep = 1000;
+
+// One line for a terminal: "[#####---------------]  25%  1,000/4,000 documents  users".
+std::string ProgressBar(const ImportProgress& p, size_t width = 30);
+
 struct ImportOptions {
   // kReplaceAll is kReplace, and every user table the import does not bring is deleted
   // (emptied when the schema declares it), as Convex's replaceAll.
@@ -53,8 +65,8 @@ struct ImportOptions {
   // The Convex name of `mode`.
   const char* ModeName() const;
   std::optional<std::string> table;  // required for .jsonl/.json, refused for .zip
-  // Called after each table: (table, documents imported).
-  std::function<void(const std::string&, size_t)> progress;
+  // Called as documents go in (every kProgressStep of a table, and when it is done).
+  std::function<void(const ImportProgress&)> progress;
   // Check and count everything (Convex's confirmation step), write nothing.
   bool dry_run = false;
 };

@@ -8,7 +8,9 @@
 #include <limits>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 
+#include "engine/base/file.h"
 #include "engine/transaction.h"
 #include "gtest/gtest.h"
 #include "schema/schema.h"
@@ -243,6 +245,46 @@ TEST(SnapshotImportTest, ComponentTablesAndFileStorageAreRefusedAndNothingIsWrit
   EXPECT_TRUE(absl::StrContains(storage.status().message(), "_storage: 1 files")) << storage.status();
   EXPECT_EQ(db->LatestTs(), ts);
   EXPECT_EQ(NumberOf(*db, "notes"), std::nullopt);
+}
+
+// The progress of an import: every kProgressStep documents and at each table's end; the
+// terminal bar drawn from it.
+TEST(SnapshotImportTest, ProgressIsReportedAsDocumentsGoIn) {
+  testing::TempDir dir;
+  std::string path = dir.Sub("rows.jsonl");
+  std::string lines;
+  for (int i = 0; i < 2500; ++i) lines += "{\"i\":" + std::to_string(i) + "}\n";
+  ASSERT_OK(WriteFile(path, lines));
+  auto db = cvx::testing::OpenTestDb();
+  ImportOptions options;
+  options.table = "rows";
+  std::vector<std::string> events;
+  options.progress = [&](const ImportProgress& p) {
+    events.push_back(absl::StrCat(p.table, " ", p.table_done, "/", p.table_total, " ", p.done, "/", p.total,
+                                  p.table_finished ? " done" : ""));
+  };
+  ASSERT_OK(ImportSnapshot(*db, DefineSchema(), path, options).status());
+  EXPECT_EQ(events, (std::vector<std::string>{"rows 1000/2500 1000/2500", "rows 2000/2500 2000/2500",
+                                              "rows 2500/2500 2500/2500 done"}));
+  ImportProgress p;
+  p.table = "users";
+  p.done = 1000;
+  p.total = 4000;
+  EXPECT_EQ(ProgressBar(p), "[#######-----------------------]  25%  1,000/4,000 documents  users");
+  p.done = 4000;
+  EXPECT_EQ(ProgressBar(p, 4), "[####] 100%  4,000/4,000 documents  users");
+  // A dry run (Convex's confirmation step) reports nothing and writes nothing.
+  events.clear();
+  options.dry_run = true;
+  options.mode = ImportOptions::Mode::kReplace;
+  ASSERT_OK_AND_ASSIGN(ImportSummary plan, ImportSnapshot(*db, DefineSchema(), path, options));
+  EXPECT_TRUE(events.empty());
+  ASSERT_EQ(plan.changes.size(), 1u);
+  EXPECT_EQ(plan.changes[0].created, 2500u);
+  EXPECT_EQ(plan.changes[0].deleted, 2500u);
+  EXPECT_EQ(plan.changes[0].existing, 2500u);
+  auto txn = db->Begin();
+  EXPECT_EQ(Rows(*txn, "rows").size(), 2500u);
 }
 
 // CSV as Convex reads it: header row, float-looking cells as float64, the rest strings.
