@@ -89,7 +89,9 @@ absl::Status FromRocksStatus(const rocksdb::Status& s, std::string_view context)
     }
     if (absl::StrContains(s.ToString(), "Read-only") ||
         absl::StrContains(s.ToString(), "Permission denied")) {
-      return MakeError(absl::StatusCode::kFailedPrecondition, "DataDirNotWritable", msg);
+      return MakeError(absl::StatusCode::kFailedPrecondition, "DataDirNotWritable",
+                       absl::StrCat(AV(context), ": the data directory is not writable (",
+                                    s.ToString(), ")"));
     }
     return MakeError(absl::StatusCode::kUnavailable, "IoError", msg);
   }
@@ -156,6 +158,11 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
   rocks.stats_dump_period_sec = 0;
   rocks.stats_persist_period_sec = 0;
   rocks.avoid_unnecessary_blocking_io = true;
+  // Damage inside the write-ahead log is refused at open (Corruption) instead of RocksDB's
+  // default point-in-time recovery, which silently drops every write after it,
+  // acknowledged ones included. A torn last record (a write cut off by a crash before it
+  // was acknowledged) is still tolerated.
+  rocks.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   rocksdb::BlockBasedTableOptions table_options;
   table_options.cache_index_and_filter_blocks = true;
   rocks.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));

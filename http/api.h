@@ -68,7 +68,7 @@ struct ApiOptions {
   // endpoints answer 501 NotSupported.
   std::shared_ptr<const SnapshotHooks> snapshots;
   TokenVerifier verify_token;  // null: bearer tokens are refused (NoAuthProvider)
-  std::string version = "0.1.0";
+  std::string version = CVX_VERSION;
 };
 
 class ApiHandler {

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <random>
 #include <string>
 #include <string_view>
@@ -60,7 +61,7 @@ constexpr char kUsage[] =
     "  data    list tables, or a table's documents\n"
     "  auth    Better Auth signing keys (jwks, rotate-keys)\n"
     "  export  write a Convex snapshot ZIP\n"
-    "  import  import a Convex snapshot ZIP, or a table from .jsonl/.json\n"
+    "  import  import a Convex snapshot ZIP, or a table from .jsonl/.json/.csv\n"
     "\n"
     "Every command but dev acts on --url URL --admin-key KEY (a running server) or\n"
     "--data DIR (a data directory no server holds); with neither, CONVEXLITE_URL and\n"
@@ -132,38 +133,6 @@ std::string RandomHex(int bytes) {
   return out;
 }
 
-// The flag loop every target-taking command shares: --help, the target flags, then
-// `extra` (which returns true when it consumed argv[*i]), else a positional word; and the
-// target's fallbacks. Returns an exit code to stop with, or nullopt to go on.
-std::optional<int> ParseCommand(int argc, char** argv, const char* command, const char* usage,
-                                Target* target, std::vector<std::string>* words,
-                                const std::function<bool(int* i, int* exit_code)>& extra = nullptr) {
-  for (int i = 0; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(usage, stdout);
-      return 0;
-    }
-    std::string error;
-    if (target->TakeFlag(argc, argv, &i, &error)) continue;
-    if (!error.empty()) {
-      std::fprintf(stderr, "convexlite %s: %s\n", command, error.c_str());
-      return 2;
-    }
-    int exit_code = -1;
-    if (extra && extra(&i, &exit_code)) {
-      if (exit_code >= 0) return exit_code;
-      continue;
-    }
-    words->emplace_back(arg);
-  }
-  if (std::optional<std::string> error = target->Finish()) {
-    std::fprintf(stderr, "convexlite %s: %s\n", command, error->c_str());
-    return 2;
-  }
-  return std::nullopt;
-}
-
 constexpr char kRunUsage[] =
     "usage: convexlite run <function> [json-args] [--identity JSON]\n"
     "                      [--data DIR | --url URL --admin-key KEY]\n"
@@ -217,8 +186,9 @@ int Run(const App& app, int argc, char** argv) {
   std::vector<std::string> words;
   std::optional<UserIdentity> identity;
   auto identity_flag = [&](int* i, int* exit_code) {
-    if (std::string_view(argv[*i]) != "--identity" || *i + 1 >= argc) return false;
-    absl::StatusOr<Value> parsed = ParseConvexJson(argv[++*i]);
+    if (std::string_view(argv[*i]) != "--identity") return false;
+    const char* text = FlagValue(argc, argv, i);
+    absl::StatusOr<Value> parsed = text ? ParseConvexJson(text) : absl::InvalidArgumentError("");
     if (!parsed.ok() || !parsed->is_object()) {
       std::fprintf(stderr, "convexlite run: --identity must be a JSON object\n");
       *exit_code = 2;
@@ -277,9 +247,10 @@ int AuthCommand(const App& app, int argc, char** argv) {
 }
 
 constexpr char kExportUsage[] =
-    "usage: convexlite export --path FILE.zip [--data DIR | --url URL --admin-key KEY]\n"
+    "usage: convexlite export --path FILE.zip|DIR [--data DIR | --url URL --admin-key KEY]\n"
     "\n"
-    "Writes every table to a Convex snapshot ZIP (the format of `npx convex export`).\n";
+    "Writes every table to a Convex snapshot ZIP (the format of `npx convex export`); given a\n"
+    "directory, to snapshot_<ts>.zip in it.\n";
 
 constexpr char kImportUsage[] =
     "usage: convexlite import [--replace | --append | --replace-all] [--table TABLE] FILE\n"
@@ -293,7 +264,7 @@ constexpr char kImportUsage[] =
 
 // Export on a running server, as `npx convex export` does it: request, read the newest
 // _exports row, download the ZIP.
-absl::Status RemoteExport(const Target& target, const std::string& path) {
+absl::StatusOr<std::string> RemoteExport(const Target& target, std::string path) {
   CVX_ASSIGN_OR_RETURN(AdminReply requested, AdminRequest(target, "POST", "/api/export/request/zip?includeStorage=false"));
   CVX_RETURN_IF_ERROR(requested.Check());
   CVX_ASSIGN_OR_RETURN(Value row, CallRemote(target, "_system/cli/exports:getLatest", Value::FromObject({})));
@@ -305,10 +276,14 @@ absl::Status RemoteExport(const Target& target, const std::string& path) {
   }
   CVX_ASSIGN_OR_RETURN(AdminReply zip, AdminRequest(target, "GET", absl::StrCat("/api/export/zip/", ts->int64())));
   CVX_RETURN_IF_ERROR(zip.Check());
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    path = (std::filesystem::path(path) / absl::StrCat("snapshot_", ts->int64(), ".zip")).string();
+  }
   std::string tmp = path + ".tmp";
   CVX_RETURN_IF_ERROR(WriteFile(tmp, zip.body));
   if (std::rename(tmp.c_str(), path.c_str()) != 0) return absl::UnavailableError("cannot write " + path);
-  return absl::OkStatus();
+  return path;
 }
 
 // Import on a running server, as `npx convex import -y` does it: upload in 5 MiB parts,
@@ -374,9 +349,15 @@ int Export(const App& app, int argc, char** argv) {
   Target target;
   std::vector<std::string> words;
   std::string path;
-  auto path_flag = [&](int* i, int*) {
-    if (std::string_view(argv[*i]) != "--path" || *i + 1 >= argc) return false;
-    path = argv[++*i];
+  auto path_flag = [&](int* i, int* exit_code) {
+    if (std::string_view(argv[*i]) != "--path") return false;
+    const char* value = FlagValue(argc, argv, i);
+    if (value == nullptr) {
+      std::fprintf(stderr, "convexlite export: --path needs a file or directory\n");
+      *exit_code = 2;
+      return true;
+    }
+    path = value;
     return true;
   };
   if (std::optional<int> code = ParseCommand(argc, argv, "export", kExportUsage, &target, &words, path_flag)) {
@@ -387,12 +368,12 @@ int Export(const App& app, int argc, char** argv) {
     return 2;
   }
   if (target.remote()) {
-    absl::Status s = RemoteExport(target, path);
-    if (!s.ok()) {
-      std::fprintf(stderr, "convexlite export: %s\n", std::string(s.message()).c_str());
+    absl::StatusOr<std::string> written = RemoteExport(target, path);
+    if (!written.ok()) {
+      std::fprintf(stderr, "convexlite export: %s\n", std::string(written.status().message()).c_str());
       return 1;
     }
-    std::fprintf(stderr, "Downloaded snapshot export to %s\n", path.c_str());
+    std::fprintf(stderr, "Downloaded snapshot export to %s\n", written->c_str());
     return 0;
   }
   absl::StatusOr<LocalBackend> local = OpenLocal(app, target.data);
@@ -403,7 +384,7 @@ int Export(const App& app, int argc, char** argv) {
     return 1;
   }
   std::fprintf(stderr, "Exported %zu documents from %zu tables to %s\n", summary->documents,
-               summary->tables, path.c_str());
+               summary->tables, summary->path.c_str());
   return 0;
 }
 
@@ -424,8 +405,14 @@ int Import(const App& app, int argc, char** argv) {
       return true;
     }
     if (arg == "-y" || arg == "--yes") return true;  // never prompts
-    if (arg == "--table" && *i + 1 < argc) {
-      options.table = argv[++*i];
+    if (arg == "--table") {
+      const char* value = FlagValue(argc, argv, i);
+      if (value == nullptr) {
+        std::fprintf(stderr, "convexlite import: --table needs a table name\n");
+        *exit_code = 2;
+      } else {
+        options.table = value;
+      }
       return true;
     }
     return false;
@@ -741,6 +728,14 @@ int Main(const App& app, int argc, char** argv) {
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
+  }
+  if (std::strcmp(argv[1], "help") == 0) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (std::strcmp(argv[1], "--version") == 0 || std::strcmp(argv[1], "version") == 0) {
+    std::printf("convexlite %s\n", CVX_VERSION);
+    return 0;
   }
   if (std::strcmp(argv[1], "dev") == 0) return Dev(app, argc - 2, argv + 2);
   if (std::strcmp(argv[1], "env") == 0) return Env(app, argc - 2, argv + 2);

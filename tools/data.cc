@@ -144,47 +144,39 @@ int Data(const App& app, int argc, char** argv) {
   std::optional<std::string> table;
   size_t limit = 100;
   std::string order = "desc", format = "pretty";
-  for (int i = 0; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    std::string error;
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(kDataUsage, stdout);
-      return 0;
-    }
-    if (target.TakeFlag(argc, argv, &i, &error)) continue;
-    if (!error.empty()) {
-      std::fprintf(stderr, "convexlite data: %s\n", error.c_str());
-      return 2;
-    }
-    if (arg == "--limit" && i + 1 < argc) {
-      if (!absl::SimpleAtoi(argv[++i], &limit) || limit == 0) {
-        std::fprintf(stderr, "convexlite data: --limit needs a positive integer\n");
-        return 2;
-      }
-    } else if (arg == "--order" && i + 1 < argc) {
-      order = argv[++i];
-      if (order != "asc" && order != "desc") {
-        std::fprintf(stderr, "convexlite data: --order is asc or desc\n");
-        return 2;
-      }
-    } else if (arg == "--format" && i + 1 < argc) {
-      format = argv[++i];
+  auto data_flag = [&](int* i, int* exit_code) {
+    std::string_view arg = argv[*i];
+    if (arg != "--limit" && arg != "--order" && arg != "--format") return false;
+    const char* value = FlagValue(argc, argv, i);
+    std::string text = value ? value : "";
+    const char* error = nullptr;
+    if (arg == "--limit") {
+      if (!absl::SimpleAtoi(text, &limit) || limit == 0) error = "--limit needs a positive integer";
+    } else if (arg == "--order") {
+      order = text;
+      if (order != "asc" && order != "desc") error = "--order is asc or desc";
+    } else {
+      format = text;
       if (format != "pretty" && format != "json" && format != "jsonArray" && format != "jsonLines" &&
           format != "jsonl") {
-        std::fprintf(stderr, "convexlite data: unknown --format %s\n", format.c_str());
-        return 2;
+        error = "--format is pretty, json, jsonArray, jsonLines or jsonl";
       }
-    } else if (!table && !arg.empty() && arg[0] != '-') {
-      table = std::string(arg);
-    } else {
-      std::fputs(kDataUsage, stderr);
-      return 2;
     }
+    if (error != nullptr) {
+      std::fprintf(stderr, "convexlite data: %s\n", error);
+      *exit_code = 2;
+    }
+    return true;
+  };
+  std::vector<std::string> words;
+  if (std::optional<int> code = ParseCommand(argc, argv, "data", kDataUsage, &target, &words, data_flag)) {
+    return *code;
   }
-  if (std::optional<std::string> error = target.Finish()) {
-    std::fprintf(stderr, "convexlite data: %s\n", error->c_str());
+  if (words.size() > 1) {
+    std::fputs(kDataUsage, stderr);
     return 2;
   }
+  if (!words.empty()) table = words[0];
   // The table names (no table given) or the table's newest/oldest limit + 1 documents, from
   // the data directory or, like `npx convex data`, from the _system/cli queries.
   std::vector<std::string> names;

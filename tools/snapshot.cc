@@ -3,6 +3,7 @@
 #include <zip.h>
 
 #include <deque>
+#include <filesystem>
 #include <set>
 #include <limits>
 #include <cmath>
@@ -492,7 +493,12 @@ absl::StatusOr<ExportSummary> ExportSnapshot(Database& db, const std::string& pa
     buffers.push_back("\"uniform\"\n");
     entries.emplace_back(name + "/generated_schema.jsonl", &buffers.back());
   }
-  std::string tmp = path + ".tmp";
+  summary.path = path;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    summary.path = (std::filesystem::path(path) / absl::StrCat("snapshot_", summary.ts, ".zip")).string();
+  }
+  std::string tmp = summary.path + ".tmp";
   int error = 0;
   zip_t* z = zip_open(tmp.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &error);
   if (z == nullptr) return absl::UnavailableError(absl::StrCat("cannot create ", path));
@@ -511,8 +517,8 @@ absl::StatusOr<ExportSummary> ExportSnapshot(Database& db, const std::string& pa
     zip_discard(z);
     return absl::UnavailableError(absl::StrCat("cannot write ", path));
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::UnavailableError(absl::StrCat("cannot write ", path));
+  if (std::rename(tmp.c_str(), summary.path.c_str()) != 0) {
+    return absl::UnavailableError(absl::StrCat("cannot write ", summary.path));
   }
   return summary;
 }

@@ -39,8 +39,11 @@ namespace cvx::tools {
 struct ExportSummary {
   size_t tables = 0;
   size_t documents = 0;
-  uint64_t ts = 0;  // the snapshot's timestamp
+  uint64_t ts = 0;    // the snapshot's timestamp
+  std::string path;   // the file written
 };
+// Writes the ZIP to `path`, or when `path` is a directory to `snapshot_<ts>.zip` in it (as
+// `npx convex export --path DIR` names it). kUnavailable when it cannot be written.
 [[nodiscard]] absl::StatusOr<ExportSummary> ExportSnapshot(Database& db, const std::string& path);
 
 // Where an import is, for a progress display.

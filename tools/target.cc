@@ -21,16 +21,68 @@
 
 namespace cvx::tools {
 
+// The flag loop every target-taking command shares: --help, the target flags, then
+// `extra` (which returns true when it consumed argv[*i]), else a positional word (after
+// "--" every word is one); an unknown "--flag" is an error. Then the target's fallbacks.
+// Returns an exit code to stop with, or nullopt to go on.
+std::optional<int> ParseCommand(int argc, char** argv, const char* command, const char* usage,
+                                Target* target, std::vector<std::string>* words,
+                                const std::function<bool(int* i, int* exit_code)>& extra) {
+  bool only_words = false;
+  for (int i = 0; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (only_words) {
+      words->emplace_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      only_words = true;
+      continue;
+    }
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(usage, stdout);
+      return 0;
+    }
+    std::string error;
+    if (target->TakeFlag(argc, argv, &i, &error)) continue;
+    if (!error.empty()) {
+      std::fprintf(stderr, "convexlite %s: %s\n", command, error.c_str());
+      return 2;
+    }
+    int exit_code = -1;
+    if (extra && extra(&i, &exit_code)) {
+      if (exit_code >= 0) return exit_code;
+      continue;
+    }
+    if (arg.size() > 2 && arg.substr(0, 2) == "--") {
+      std::fprintf(stderr, "convexlite %s: unknown flag %s (try --help)\n", command, argv[i]);
+      return 2;
+    }
+    words->emplace_back(arg);
+  }
+  if (std::optional<std::string> error = target->Finish()) {
+    std::fprintf(stderr, "convexlite %s: %s\n", command, error->c_str());
+    return 2;
+  }
+  return std::nullopt;
+}
+
+const char* FlagValue(int argc, char** argv, int* i) {
+  if (*i + 1 >= argc || std::string_view(argv[*i + 1]).substr(0, 2) == "--") return nullptr;
+  return argv[++*i];
+}
+
 bool Target::TakeFlag(int argc, char** argv, int* i, std::string* error) {
   std::string_view arg = argv[*i];
   std::string* slot = arg == "--url" ? &url : arg == "--admin-key" ? &admin_key
                       : arg == "--data" ? &data : nullptr;
   if (slot == nullptr) return false;
-  if (*i + 1 >= argc) {
+  const char* value = FlagValue(argc, argv, i);
+  if (value == nullptr) {
     *error = std::string(arg) + " needs a value";
     return false;
   }
-  *slot = argv[++*i];
+  *slot = value;
   if (arg == "--data") data_given = true;
   return true;
 }

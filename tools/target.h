@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "engine/database.h"
@@ -21,6 +22,21 @@
 #include "functions/runner.h"
 
 namespace cvx::tools {
+
+// The value of the flag at argv[*i] ("--name VALUE"), advancing *i past it; nullptr when
+// there is none or the next word is itself a flag ("--...").
+const char* FlagValue(int argc, char** argv, int* i);
+
+struct Target;
+
+// The flag loop every target-taking command shares: --help (prints `usage`, exit 0), the
+// target flags, then `extra` (true when it consumed argv[*i]; it may set *exit_code to
+// stop), else a positional word (after "--" every word is one). An unknown "--flag" is an
+// error (exit 2). Then the target's fallbacks. Returns an exit code to stop with, or
+// nullopt to go on.
+std::optional<int> ParseCommand(int argc, char** argv, const char* command, const char* usage,
+                                Target* target, std::vector<std::string>* words,
+                                const std::function<bool(int* i, int* exit_code)>& extra = nullptr);
 
 struct Target {
   std::string url;        // a running server; empty: the data directory

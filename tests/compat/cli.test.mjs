@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConvexHttpClient } from "convex/browser";
@@ -227,6 +227,61 @@ test("a second server, a port in use and a corrupt data dir each fail with one c
   } finally {
     if (server) await server.stop();
     for (const d of [other, corrupt]) rmSync(d, { recursive: true, force: true });
+  }
+});
+
+test("a read-only data dir fails with one clear line; SIGINT stops cleanly and keeps writes", async () => {
+  // Root ignores file modes, so the read-only check runs as nobody (setpriv) when root.
+  const readOnly = mkdtempSync(join(tmpdir(), "cvx-compat-ro-"));
+  chmodSync(readOnly, 0o555);
+  const asUser = process.getuid() === 0 ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
+  const [cmd, ...pre] = [...asUser, bin];
+  const ro = spawnSync(cmd, [...pre, "dev", "--data", readOnly, "--admin-key", "k", "--port", "0", "--site-port", "0"],
+                       { encoding: "utf8", timeout: 10000 });
+  rmSync(readOnly, { recursive: true, force: true });
+  if (!(ro.error && ro.error.code === "ENOENT")) {  // setpriv is util-linux; skip without it
+    assert.equal(ro.status, 1, ro.stderr);
+    assert.match(ro.stderr, /^convexlite dev: opening .*: the data directory is not writable/);
+    assert.equal(ro.stderr.trim().split("\n").length, 1);
+  }
+  const server = await startServer();
+  const client = new ConvexHttpClient(server.url);
+  await client.mutation(anyApi.values.store, { value: "kept" });
+  assert.equal(await server.stop({ keepData: true, signal: "SIGINT" }), 0);
+  const again = await startServer([], { dataDir: server.dataDir });
+  try {
+    const values = cli("data", "blobs", "--format", "jsonl", "--url", again.url, "--admin-key", "compat-admin-key");
+    assert.match(values.stdout, /"kept"/);
+  } finally {
+    await again.stop();
+  }
+});
+
+test("every verb names an unknown flag; --version, help, and export into a directory", () => {
+  const data = mkdtempSync(join(tmpdir(), "cvx-compat-cli-"));
+  try {
+    for (const args of [["run", "values:echo", "--bogus"], ["run", "--bogus", "values:echo"], ["env", "list", "--bogus"],
+                        ["data", "--bogus"], ["import", "--bogus", "x.zip"], ["export", "--path", "x.zip", "--bogus"],
+                        ["auth", "jwks", "--bogus"]]) {
+      const r = cli(...args, "--data", data);
+      assert.equal(r.status, 2, args.join(" "));
+      assert.equal(r.stderr, `convexlite ${args[0]}: unknown flag --bogus (try --help)\n`, args.join(" "));
+    }
+    // A flag's value never swallows the next flag.
+    const table = cli("import", "--table", "--data", data, "x.jsonl");
+    assert.equal(table.status, 2);
+    assert.match(table.stderr, /--table needs a table name/);
+    // "--" ends the flags: a value may start with dashes.
+    assert.equal(cli("env", "set", "DASHED", "--data", data, "--", "--x").status, 0);
+    assert.equal(cli("env", "get", "DASHED", "--data", data).stdout, "--x\n");
+    assert.match(cli("--version").stdout, /^convexlite \d+\.\d+\.\d+\n$/);
+    assert.equal(cli("help").status, 0);
+    // --path DIR writes snapshot_<ts>.zip in it, as npx convex export does.
+    const exported = cli("export", "--path", data, "--data", join(data, "db"));
+    assert.equal(exported.status, 0, exported.stderr);
+    assert.match(exported.stderr, /to .*\/snapshot_\d+\.zip\n$/);
+  } finally {
+    rmSync(data, { recursive: true, force: true });
   }
 });
 

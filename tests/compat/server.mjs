@@ -34,9 +34,9 @@ export async function startServer(extraArgs = [], { dataDir: reuseDir } = {}) {
     url,
     siteUrl,
     dataDir,
-    async stop({ keepData = false } = {}) {
+    async stop({ keepData = false, signal = "SIGTERM" } = {}) {
       const exited = new Promise((resolve) => child.on("exit", resolve));
-      child.kill("SIGTERM");
+      child.kill(signal);
       const code = await exited;
       if (!keepData) rmSync(dataDir, { recursive: true, force: true });
       return code;

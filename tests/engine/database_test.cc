@@ -4,6 +4,8 @@
 #include "engine/database.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "engine/transaction.h"
@@ -465,6 +467,69 @@ TEST(DurabilityTest, SecondOpenOfSameDirIsRefused) {
   auto first = OpenTestDb(options);
   auto second = Database::Open(options);
   EXPECT_THAT(second, StatusIs(absl::StatusCode::kFailedPrecondition, "DataDirLocked"));
+}
+
+// The newest write-ahead log of a closed database (its writes are not flushed to tables).
+std::string NewestWal(const std::string& db_path) {
+  std::string newest;
+  for (const auto& entry : std::filesystem::directory_iterator(db_path)) {
+    std::string name = entry.path().filename().string();
+    if (name.size() > 4 && name.substr(name.size() - 4) == ".log" && entry.path().string() > newest) {
+      newest = entry.path().string();
+    }
+  }
+  return newest;
+}
+
+// Damage inside the log must not silently drop the acknowledged writes after it (RocksDB's
+// default point-in-time recovery would); a torn last record is a crash mid-write.
+TEST(DurabilityTest, CorruptWalIsRefusedNotTruncated) {
+  testing::TempDir dir;
+  DatabaseOptions options;
+  options.path = dir.Sub("db");
+  options.durability = Durability::kSync;
+  std::vector<DocumentId> ids;
+  {
+    auto db = OpenTestDb(options);
+    for (int i = 0; i < 30; ++i) {
+      auto txn = db->Begin();
+      ASSERT_OK_AND_ASSIGN(DocumentId id, txn->Insert("t", Fields({{"i", Value::Int64(i)}})));
+      ASSERT_OK(txn->Commit());
+      ids.push_back(id);
+    }
+  }
+  std::string wal = NewestWal(options.path);
+  ASSERT_FALSE(wal.empty());
+  uintmax_t size = std::filesystem::file_size(wal);
+  ASSERT_GT(size, 1000u);
+  std::string original;
+  {
+    std::ifstream in(wal, std::ios::binary);
+    original.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  // A torn tail: the last record cut short. It was never acknowledged; the rest opens.
+  {
+    std::filesystem::copy(options.path, dir.Sub("torn"), std::filesystem::copy_options::recursive);
+    std::string torn_wal = dir.Sub("torn") + "/" + std::filesystem::path(wal).filename().string();
+    std::filesystem::resize_file(torn_wal, size - 5);
+    DatabaseOptions torn = options;
+    torn.path = dir.Sub("torn");
+    auto db = OpenTestDb(torn);
+    auto txn = db->Begin();
+    for (size_t i = 0; i + 1 < ids.size(); ++i) {
+      ASSERT_OK_AND_ASSIGN(auto doc, txn->Get(ids[i]));
+      EXPECT_TRUE(doc.has_value()) << i;
+    }
+  }
+  // Zeroed bytes in the middle: refused at open, and the files are left as they were.
+  {
+    std::fstream out(wal, std::ios::binary | std::ios::in | std::ios::out);
+    out.seekp(static_cast<std::streamoff>(size / 2));
+    out.write(std::string(64, '\0').data(), 64);
+  }
+  absl::StatusOr<std::unique_ptr<Database>> reopened = Database::Open(options);
+  EXPECT_THAT(reopened, StatusIs(absl::StatusCode::kDataLoss, "Corruption"));
+  EXPECT_EQ(std::filesystem::file_size(wal), size);
 }
 
 TEST(DurabilityTest, SyncModeWorks) {
