@@ -376,7 +376,9 @@ int Export(const App& app, int argc, char** argv) {
     std::fprintf(stderr, "Downloaded snapshot export to %s\n", written->c_str());
     return 0;
   }
-  absl::StatusOr<LocalBackend> local = OpenLocal(app, target.data);
+  absl::Status exists = RequireDataDir(target.data);
+  absl::StatusOr<LocalBackend> local = exists.ok() ? OpenLocal(app, target.data)
+                                                   : absl::StatusOr<LocalBackend>(exists);
   absl::StatusOr<ExportSummary> summary =
       local.ok() ? ExportSnapshot(*local->db, path) : absl::StatusOr<ExportSummary>(local.status());
   if (!summary.ok()) {
@@ -516,6 +518,10 @@ int Env(const App& app, int argc, char** argv) {
   const std::string verb = words[0];  // a copy: words grows below
   if (verb == "set" && words.size() == 2) {
     // `convexlite run auth:getLatestJwks | convexlite env set JWKS`: the value is stdin.
+    if (isatty(STDIN_FILENO)) {
+      std::fprintf(stderr, "convexlite env: reading the value of %s from stdin (end with Ctrl-D)\n",
+                   words[1].c_str());
+    }
     std::string value((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
     while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
     words.push_back(std::move(value));
@@ -526,6 +532,10 @@ int Env(const App& app, int argc, char** argv) {
     return usage_error();
   }
   if (target.remote()) return RemoteEnv(target, words);
+  if (absl::Status s = verb == "set" ? absl::OkStatus() : RequireDataDir(data); !s.ok()) {
+    std::fprintf(stderr, "convexlite env: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
   DatabaseOptions options;
   options.path = data;
   auto db = Database::Open(options);

@@ -92,6 +92,7 @@ void PrintTable(const std::vector<Value>& docs) {
 absl::Status ReadLocal(const App& app, const Target& target, const std::optional<std::string>& table,
                        size_t count, const std::string& order, std::vector<std::string>* names,
                        std::vector<Value>* docs) {
+  CVX_RETURN_IF_ERROR(RequireDataDir(target.data));
   CVX_ASSIGN_OR_RETURN(LocalBackend local, OpenLocal(app, target.data));
   if (!table) {
     for (const std::string& name : local.db->TableNames()) {

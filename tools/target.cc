@@ -139,6 +139,12 @@ std::function<std::optional<std::string>(std::string_view)> BuiltinEnv(
   };
 }
 
+absl::Status RequireDataDir(const std::string& data) {
+  if (access((data + "/CURRENT").c_str(), F_OK) == 0) return absl::OkStatus();
+  return absl::NotFoundError(absl::StrCat("there is no convexlite data directory at ", data,
+                                          " (`convexlite dev --data ", data, "` creates one)"));
+}
+
 absl::StatusOr<LocalBackend> OpenLocal(const App& app, const std::string& data) {
   DatabaseOptions options;
   options.path = data;

@@ -59,6 +59,9 @@ struct LocalBackend {
   std::unique_ptr<Runner> runner;
 };
 [[nodiscard]] absl::StatusOr<LocalBackend> OpenLocal(const App& app, const std::string& data);
+// For commands that only read (data, export, env get/list/remove): kNotFound with a clear
+// text when `data` holds no database, rather than creating an empty one at a typo.
+[[nodiscard]] absl::Status RequireDataDir(const std::string& data);
 
 // One admin-authenticated HTTP request to a running server (acting as `identity` when
 // given). kUnavailable when the server cannot be reached; any HTTP status is a reply.

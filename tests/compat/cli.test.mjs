@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConvexHttpClient } from "convex/browser";
@@ -276,7 +276,16 @@ test("every verb names an unknown flag; --version, help, and export into a direc
     assert.equal(cli("env", "get", "DASHED", "--data", data).stdout, "--x\n");
     assert.match(cli("--version").stdout, /^convexlite \d+\.\d+\.\d+\n$/);
     assert.equal(cli("help").status, 0);
+    // Commands that only read refuse a directory with no database (a typo) and create none.
+    const typo = join(data, "typo");
+    for (const args of [["data"], ["env", "list"], ["export", "--path", join(data, "t.zip")]]) {
+      const r = cli(...args, "--data", typo);
+      assert.equal(r.status, 1, args.join(" "));
+      assert.match(r.stderr, /there is no convexlite data directory at .*typo/);
+    }
+    assert.equal(existsSync(typo), false);
     // --path DIR writes snapshot_<ts>.zip in it, as npx convex export does.
+    assert.equal(cli("env", "set", "A", "1", "--data", join(data, "db")).status, 0);
     const exported = cli("export", "--path", data, "--data", join(data, "db"));
     assert.equal(exported.status, 0, exported.stderr);
     assert.match(exported.stderr, /to .*\/snapshot_\d+\.zip\n$/);
