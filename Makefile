@@ -6,7 +6,7 @@ BUILD_DIR  ?= build
 JOBS       ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test dev bench asan tsan clean format
+.PHONY: all deps build test dev bench asan tsan fuzz clean format
 
 all: build
 
@@ -35,5 +35,14 @@ tsan:
 	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
 	$(MAKE) test BUILD_DIR=build-tsan BUILD_TYPE=Debug CMAKE_FLAGS="-DCVX_SANITIZE=tsan -DCVX_BUILD_BENCH=OFF"
 
+# libFuzzer on every target in tests/fuzz for FUZZ_SECONDS each (clang; not part of CI).
+FUZZ_SECONDS ?= 60
+fuzz:
+	@tools/setup/install-deps.sh --fuzz
+	cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+	  -DCVX_SANITIZE=fuzz -DCVX_BUILD_BENCH=OFF -DCVX_BUILD_EXAMPLES=OFF
+	cmake --build build-fuzz -j $(JOBS) --target cvx_fuzzers
+	tools/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz

@@ -11,6 +11,10 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   zip unzip curl
 )
+# `make fuzz` only: clang and libFuzzer's runtime.
+if [ "${1:-}" = "--fuzz" ]; then
+  PACKAGES+=(clang-14 libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
