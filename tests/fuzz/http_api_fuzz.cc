@@ -6,29 +6,15 @@
 #include <string>
 #include <string_view>
 
-#include "engine/database.h"
-#include "functions/app.h"
-#include "functions/runner.h"
 #include "http/api.h"
-#include "schema/schema.h"
-#include "tests/fuzz/fuzz.h"
-#include "tools/reference_app/reference_app.h"
+#include "tests/fuzz/reference_backend.h"
 
 namespace {
 
-struct Backend {
-  cvx::App app;
-  std::unique_ptr<cvx::Database> db;
-  std::unique_ptr<cvx::Runner> runner;
+struct Backend : cvx::fuzz::ReferenceBackend {
   std::unique_ptr<cvx::ApiHandler> api;
 
   Backend() {
-    cvx::RegisterReferenceApp(app);
-    cvx::DatabaseOptions options;
-    options.durability = cvx::Durability::kMemory;
-    db = std::move(*cvx::Database::Open(options));
-    FUZZ_CHECK(cvx::ApplySchema(*db, app.schema()).ok());
-    runner = std::make_unique<cvx::Runner>(&app, db.get());
     cvx::ApiOptions api_options;
     api_options.admin_key = "fuzz-admin-key";
     api = std::make_unique<cvx::ApiHandler>(runner.get(), api_options);
