@@ -1,7 +1,10 @@
 #include "functions/auth/better_auth.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -304,15 +307,49 @@ absl::StatusOr<BetterAuth::Config> BetterAuth::LoadConfig(ActionCtx& ctx) const 
   return c;
 }
 
+namespace {
+
+// The rate limiter's key for a client address: every textual form of one address is one
+// key, an IPv4-mapped IPv6 address is its IPv4 address, and IPv6 addresses are grouped by
+// their /64, which one host commonly holds whole (rotating within it must not reset the
+// count; CVE-2026-45364). Text that is not an address is its own key.
+std::string RateLimitKey(const std::string& ip) {
+  unsigned char bytes[16];
+  char text[INET6_ADDRSTRLEN];
+  if (inet_pton(AF_INET, ip.c_str(), bytes) == 1) {
+    return inet_ntop(AF_INET, bytes, text, sizeof(text)) ? text : ip;
+  }
+  std::string v6 = ip;
+  if (v6.size() > 2 && v6.front() == '[' && v6.back() == ']') v6 = v6.substr(1, v6.size() - 2);
+  if (size_t zone = v6.find('%'); zone != std::string::npos) v6.resize(zone);
+  if (inet_pton(AF_INET6, v6.c_str(), bytes) != 1) return ip;
+  static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (std::memcmp(bytes, kMapped, 12) == 0) {
+    return inet_ntop(AF_INET, bytes + 12, text, sizeof(text)) ? text : ip;
+  }
+  std::memset(bytes + 8, 0, 8);
+  return inet_ntop(AF_INET6, bytes, text, sizeof(text)) ? absl::StrCat(text, "/64") : ip;
+}
+
+}  // namespace
+
 bool BetterAuth::RateLimited(const Request& r, double now_ms, HttpActionResponse* out) {
-  if (!options_.rate_limit.enabled || r.ip.empty()) return false;
+  // Better Auth keys on the forwarded address; without one, on the peer's address, so a
+  // direct client from the network is limited too. Loopback peers (the developer's own
+  // tests and tools) are not, as Better Auth does not limit a request without an address.
+  std::string ip = r.ip;
+  if (ip.empty() && r.http != nullptr) {
+    std::string peer = RateLimitKey(r.http->remote_addr);
+    if (!absl::StartsWith(peer, "127.") && peer != "::/64") ip = peer;
+  }
+  if (!options_.rate_limit.enabled || ip.empty()) return false;
   bool strict = absl::StartsWith(r.path, "/sign-in") || absl::StartsWith(r.path, "/sign-up") ||
                 r.path == "/change-password" || r.path == "/change-email";
   int max = strict ? options_.rate_limit.strict_max : options_.rate_limit.max;
   double window_ms = options_.rate_limit.window_s * 1000;
   std::lock_guard<std::mutex> lock(rate_mu_);
   if (rate_.size() > 100000) rate_.clear();  // bounded memory under a flood of IPs
-  auto& [count, last] = rate_[r.ip + r.path];
+  auto& [count, last] = rate_[RateLimitKey(ip) + " " + r.path];
   if (count > 0 && now_ms - last > window_ms) count = 0;
   if (count >= max) {
     double retry = std::ceil((last + window_ms - now_ms) / 1000);

@@ -72,6 +72,10 @@ class BetterAuthTest : public ::testing::Test {
     req.url = path;
     req.path = path.substr(0, path.find('?'));
     req.body = std::move(body);
+    if (auto peer = headers.find(":peer"); peer != headers.end()) {  // the socket's address
+      req.remote_addr = peer->second;
+      headers.erase(peer);
+    }
     if (!req.body.empty() && !headers.count("content-type")) headers["content-type"] = "application/json";
     req.headers = std::move(headers);
     HttpActionResponse r = backend_->runner().RunHttpAction(req, std::nullopt);
@@ -450,6 +454,30 @@ TEST_F(BetterAuthTest, RateLimitsPerIpAndPath) {
   EXPECT_EQ(Post("/sign-in/email", R"({"email":"ada@example.com","password":"wrong"})").status, 401);
   ASSERT_OK(backend_->AdvanceTime(absl::Seconds(11)));
   EXPECT_EQ(Post("/sign-in/email", R"({"email":"ada@example.com","password":"wrong"})", from).status, 401);
+  // Without x-forwarded-for the peer's address counts; IPv6 by its /64, and every
+  // spelling of an address is the same client.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Post("/sign-in/email", R"({"email":"ada@example.com","password":"wrong"})",
+                   {{":peer", "2001:db8:1:2::" + std::to_string(i + 1)}}).status, 401);
+  }
+  EXPECT_EQ(Post("/sign-in/email", R"({"email":"ada@example.com","password":"wrong"})",
+                 {{":peer", "2001:0db8:0001:0002:ffff:0:0:9"}}).status, 429);
+  EXPECT_EQ(Post("/sign-in/email", R"({"email":"ada@example.com","password":"wrong"})",
+                 {{"x-forwarded-for", "2001:db8:1:2:aaaa::1"}}).status, 429);
+  EXPECT_EQ(Post("/sign-in/email", R"({"email":"ada@example.com","password":"wrong"})",
+                 {{":peer", "2001:db8:1:3::1"}}).status, 401);  // another /64
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Post("/sign-in/email", R"({"email":"ada@example.com","password":"wrong"})",
+                   {{"x-forwarded-for", "7.7.7.7"}}).status, 401);
+  }
+  for (const char* loopback : {"127.0.0.1", "::1", "::ffff:127.0.0.1"}) {  // local tests: never
+    for (int i = 0; i < 4; ++i) {
+      EXPECT_EQ(Post("/sign-in/email", R"({"email":"ada@example.com","password":"wrong"})",
+                     {{":peer", loopback}}).status, 401) << loopback;
+    }
+  }
+  EXPECT_EQ(Post("/sign-in/email", R"({"email":"ada@example.com","password":"wrong"})",
+                 {{"x-forwarded-for", "::ffff:7.7.7.7"}}).status, 429);
   // The stored ipAddress is the first x-forwarded-for entry.
   Reply in = Post("/sign-in/email", R"({"email":"ada@example.com","password":"password123"})",
                   {{"x-forwarded-for", "1.2.3.4, 10.0.0.1"}, {"user-agent", "ua-test"}});
