@@ -305,6 +305,17 @@ absl::StatusOr<Object> JwtVerifier::Verify(std::string_view token) {
       for (const Value& a : aud->array()) match |= a.is_string() && a.string() == *provider->application_id;
     }
     if (!match) return Invalid("the audience does not match the applicationID");
+    // OIDC Core 3.1.3.7: several audiences need an authorized party, and an authorized
+    // party must be this application.
+    if (provider->type == AuthProvider::Type::kOidc) {
+      const Value* azp = payload.Find("azp");
+      if (azp == nullptr && aud->is_array() && aud->array().size() > 1) {
+        return Invalid("several audiences and no authorized party (azp)");
+      }
+      if (azp != nullptr && !(azp->is_string() && azp->string() == *provider->application_id)) {
+        return Invalid("the authorized party (azp) is not the applicationID");
+      }
+    }
   }
   Object identity;
   static const char* kRegistered[] = {"iss", "sub", "aud", "exp", "nbf", "iat", "jti"};

@@ -447,6 +447,8 @@ TEST_F(BetterAuthTest, RateLimitsPerIpAndPath) {
   EXPECT_EQ(limited.body, R"({"message":"Too many requests. Please try again later."})");
   EXPECT_EQ(limited.headers["x-retry-after"], "10");
   EXPECT_EQ(limited.headers["content-type"], "text/plain;charset=UTF-8");
+  // GHSA-x732-6j76-qmhm: a doubled slash is no way around the limit; it reaches no endpoint.
+  EXPECT_EQ(Post("//sign-in/email", R"({"email":"ada@example.com","password":"wrong"})", from).status, 404);
   // Another IP, another path, or no IP at all: not limited.
   EXPECT_EQ(Post("/sign-in/email", R"({"email":"ada@example.com","password":"wrong"})",
                  {{"x-forwarded-for", "8.8.8.8, 9.9.9.9"}}).status, 401);

@@ -171,6 +171,31 @@ TEST_F(JwtTest, OidcEdDsaWithDiscoveryAndCamelCaseFields) {
   EXPECT_EQ(fetches, 2);
 }
 
+// OIDC: several audiences need an azp, and an azp must be the applicationID.
+TEST_F(JwtTest, OidcSeveralAudiencesNeedTheAuthorizedParty) {
+  std::string jwks = absl::StrCat("{\"keys\":[", ed_->Jwk(), "]}");
+  AuthProvider p;
+  p.type = AuthProvider::Type::kOidc;
+  p.issuer = "auth.test";
+  p.application_id = "convex";
+  JwtVerifier v({p}, &clock_, [&](const std::string& url) -> absl::StatusOr<std::string> {
+    if (url == "https://auth.test/.well-known/openid-configuration") {
+      return std::string("{\"jwks_uri\":\"https://auth.test/jwks\"}");
+    }
+    return jwks;
+  });
+  auto token = [&](const std::string& claims) {
+    return Jwt(*ed_, absl::StrCat("{\"iss\":\"https://auth.test\",\"sub\":\"s\",\"exp\":", kNow + 60, claims, "}"));
+  };
+  EXPECT_OK(v.Verify(token(",\"aud\":[\"convex\"]")).status());
+  EXPECT_OK(v.Verify(token(",\"aud\":[\"x\",\"convex\"],\"azp\":\"convex\"")).status());
+  EXPECT_OK(v.Verify(token(",\"aud\":\"convex\",\"azp\":\"convex\"")).status());
+  EXPECT_FALSE(v.Verify(token(",\"aud\":[\"x\",\"convex\"]")).ok());
+  EXPECT_FALSE(v.Verify(token(",\"aud\":[\"x\",\"convex\"],\"azp\":\"x\"")).ok());
+  EXPECT_FALSE(v.Verify(token(",\"aud\":\"convex\",\"azp\":\"other\"")).ok());
+  EXPECT_FALSE(v.Verify(token(",\"aud\":\"convex\",\"azp\":1")).ok());
+}
+
 TEST_F(JwtTest, FetchedKeysAreRefetchedOnAnUnknownKidAtMostEvery10Seconds) {
   std::unique_ptr<Key> rotated = MakeKey("ES256", "ec-2");
   std::string jwks = absl::StrCat("{\"keys\":[", ec_->Jwk(), "]}");
