@@ -455,6 +455,24 @@ absl::Status SyncHub::Prepare(Database& db) {
   return db.SetIndexes(kSessionRequestsTable, {{kByRequest, {"sessionId", "requestId"}}});
 }
 
+absl::StatusOr<size_t> SyncHub::ExpireSessionRequests(Database& db, absl::Duration max_age, size_t batch) {
+  const double cutoff_ms = absl::ToDoubleMilliseconds(absl::Now() - absl::UnixEpoch() - max_age);
+  size_t deleted = 0;
+  CVX_RETURN_IF_ERROR(CommitWithRetries(db, [&](Transaction& txn) -> absl::Status {
+    deleted = 0;
+    ScanRequest old;
+    old.table = kSessionRequestsTable;
+    old.index = "by_creation_time";
+    old.range.upper = IndexRange::Bound{Value::Float64(cutoff_ms), /*inclusive=*/false};
+    old.limit = batch;
+    CVX_ASSIGN_OR_RETURN(ScanResult rows, txn.Scan(old));
+    for (const Document& d : rows.documents) CVX_RETURN_IF_ERROR(txn.Delete(d.id));
+    deleted = rows.documents.size();
+    return absl::OkStatus();
+  }, "expire session requests"));
+  return deleted;
+}
+
 SyncHub::SyncHub(Database* db) : db_(db) {
   listener_ = db_->AddCommitListener([this](const CommitInfo& commit) {
     auto shared = std::make_shared<const CommitInfo>(commit);

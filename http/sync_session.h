@@ -29,6 +29,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "boost/asio/strand.hpp"
 #include "boost/asio/thread_pool.hpp"
 #include "engine/database.h"
@@ -38,6 +40,7 @@
 namespace cvx {
 
 inline constexpr char kSessionRequestsTable[] = "_session_requests";
+inline constexpr absl::Duration kSessionRequestRetention = absl::Hours(24 * 14);
 
 class SyncHub;
 
@@ -117,6 +120,12 @@ class SyncHub {
  public:
   // Creates the index that exactly-once mutations use. Call once before serving.
   [[nodiscard]] static absl::Status Prepare(Database& db);
+
+  // Deletes the exactly-once records (`_session_requests`) older than `max_age` (Convex
+  // keeps them two weeks: kSessionRequestRetention), oldest first, at most `batch` in one
+  // transaction. Returns how many went; call again while it returns `batch`.
+  [[nodiscard]] static absl::StatusOr<size_t> ExpireSessionRequests(Database& db, absl::Duration max_age,
+                                                                    size_t batch = 1000);
 
   explicit SyncHub(Database* db);
   ~SyncHub();

@@ -7,15 +7,20 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
+#include <iterator>
+#include <mutex>
 #include <random>
 #include <string>
 #include <string_view>
-
-#include <atomic>
+#include <thread>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -24,8 +29,6 @@
 #include "functions/auth/better_auth.h"
 #include "functions/auth/crypto.h"
 #include "functions/auth/jwt.h"
-#include <iostream>
-#include <iterator>
 #include "engine/database.h"
 #include "engine/value/json.h"
 #include "functions/runner.h"
@@ -722,12 +725,34 @@ int Dev(const App& app, int argc, char** argv) {
   std::printf("  admin key:   %s\n", flags.admin_key.c_str());
   std::fflush(stdout);
 
+  // Exactly-once records expire after two weeks, as in Convex: at start, then hourly.
+  std::mutex maintenance_mu;
+  std::condition_variable maintenance_cv;
+  bool stopping = false;
+  std::thread maintenance([&] {
+    std::unique_lock<std::mutex> lock(maintenance_mu);
+    do {
+      lock.unlock();
+      for (;;) {
+        absl::StatusOr<size_t> n = SyncHub::ExpireSessionRequests(**db, kSessionRequestRetention);
+        if (!n.ok() || *n < 1000) break;
+      }
+      lock.lock();
+    } while (!maintenance_cv.wait_for(lock, std::chrono::hours(1), [&] { return stopping; }));
+  });
+
   int sig = 0;
   sigwait(&signals, &sig);
   std::printf("convexlite dev: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
   std::fflush(stdout);
   server.Stop();
   jobs.Stop();
+  {
+    std::lock_guard<std::mutex> lock(maintenance_mu);
+    stopping = true;
+  }
+  maintenance_cv.notify_all();
+  maintenance.join();
   sync_pool.join();
   return 0;
 }
