@@ -292,7 +292,8 @@ HttpResponse CliApi::FinishUpload(const HttpRequest& request) {
     bytes += *chunk;
   }
   std::string upload = absl::StrCat(token->string(), "/upload", known->extension);
-  if (absl::Status s = WriteFile((dir / absl::StrCat("upload", known->extension)).string(), bytes); !s.ok()) {
+  const std::string upload_path = (dir / absl::StrCat("upload", known->extension)).string();
+  if (absl::Status s = WriteFile(upload_path, bytes); !s.ok()) {
     return SystemErrorResponse(s);
   }
   std::string stored_mode = mode->string();
@@ -301,14 +302,14 @@ HttpResponse CliApi::FinishUpload(const HttpRequest& request) {
   if (table) format_field["table"] = *table;
   // Convex's confirmation step: the whole import is checked and counted, nothing written.
   absl::StatusOr<std::vector<SnapshotHooks::TableChange>> plan =
-      hooks_.import_file((dir / absl::StrCat("upload", known->extension)).string(), mode->string(),
+      hooks_.import_file(upload_path, mode->string(),
                          table ? std::optional<std::string>(table->string()) : std::nullopt, /*dry_run=*/true);
-  Value state = FailedImport(plan.status());
+  Value state;
   if (!plan.ok()) {
+    state = FailedImport(plan.status());
     std::error_code ec;
     fs::remove_all(dir, ec);  // nothing to perform
-  }
-  if (plan.ok()) {
+  } else {
     bool deletes = false;
     for (const auto& change : *plan) deletes = deletes || change.deleted > 0;
     state = ImportState({{"state", Value::String("waiting_for_confirmation")},
@@ -356,14 +357,12 @@ HttpResponse CliApi::PerformImport(const HttpRequest& request) {
   absl::StatusOr<std::vector<SnapshotHooks::TableChange>> changes =
       hooks_.import_file(file.string(), mode, table ? std::optional<std::string>(table->string()) : std::nullopt,
                          /*dry_run=*/false);
-  uint64_t written = 0;
-  for (const auto& change : changes.ok() ? *changes : std::vector<SnapshotHooks::TableChange>()) {
-    written += change.created;
-  }
   std::error_code ec;
   fs::remove_all(file.parent_path(), ec);
   Object fields = row->fields;
   if (changes.ok()) {
+    uint64_t written = 0;
+    for (const auto& change : *changes) written += change.created;
     fields["state"] = ImportState({{"state", Value::String("completed")},
                                    {"timestamp", Value::Int64(static_cast<int64_t>(db.LatestTs()))},
                                    {"num_rows_written", Value::Int64(static_cast<int64_t>(written))}});

@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <iostream>
 #include <iterator>
 #include <mutex>
@@ -279,10 +278,7 @@ absl::StatusOr<std::string> RemoteExport(const Target& target, std::string path)
   }
   CVX_ASSIGN_OR_RETURN(AdminReply zip, AdminRequest(target, "GET", absl::StrCat("/api/export/zip/", ts->int64())));
   CVX_RETURN_IF_ERROR(zip.Check());
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    path = (std::filesystem::path(path) / absl::StrCat("snapshot_", ts->int64(), ".zip")).string();
-  }
+  path = SnapshotPath(path, static_cast<uint64_t>(ts->int64()));
   std::string tmp = path + ".tmp";
   CVX_RETURN_IF_ERROR(WriteFile(tmp, zip.body));
   if (std::rename(tmp.c_str(), path.c_str()) != 0) return absl::UnavailableError("cannot write " + path);

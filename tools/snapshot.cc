@@ -366,14 +366,16 @@ absl::Status AssignTableNumbers(Database& db, Transaction& txn, const ImportFile
   for (const auto& [table, n] : wanted) {
     std::optional<std::string> holder = txn.TableName(n);
     if (holder && !docs.count(*holder)) {
-      ScanRequest any;
-      any.table = *holder;
-      any.index = "by_id";
-      any.limit = 1;
-      CVX_ASSIGN_OR_RETURN(ScanResult rows, txn.Scan(any));
-      if (free_holders || rows.documents.empty()) {
-        CVX_RETURN_IF_ERROR(txn.AssignTableNumber(*holder, spare++));
+      bool empty = free_holders;
+      if (!empty) {
+        ScanRequest any;
+        any.table = *holder;
+        any.index = "by_id";
+        any.limit = 1;
+        CVX_ASSIGN_OR_RETURN(ScanResult rows, txn.Scan(any));
+        empty = rows.documents.empty();
       }
+      if (empty) CVX_RETURN_IF_ERROR(txn.AssignTableNumber(*holder, spare++));
     }
     CVX_ASSIGN_OR_RETURN(std::optional<uint32_t> current, txn.TableNumber(table));
     if (current == n) continue;
@@ -452,6 +454,12 @@ const char* ImportOptions::ModeName() const {
   return "requireEmpty";
 }
 
+std::string SnapshotPath(const std::string& path, uint64_t ts) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(path, ec)) return path;
+  return (std::filesystem::path(path) / absl::StrCat("snapshot_", ts, ".zip")).string();
+}
+
 absl::StatusOr<ExportSummary> ExportSnapshot(Database& db, const std::string& path) {
   auto txn = db.Begin();
   std::vector<std::pair<uint32_t, std::string>> tables;
@@ -493,11 +501,7 @@ absl::StatusOr<ExportSummary> ExportSnapshot(Database& db, const std::string& pa
     buffers.push_back("\"uniform\"\n");
     entries.emplace_back(name + "/generated_schema.jsonl", &buffers.back());
   }
-  summary.path = path;
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    summary.path = (std::filesystem::path(path) / absl::StrCat("snapshot_", summary.ts, ".zip")).string();
-  }
+  summary.path = SnapshotPath(path, summary.ts);
   std::string tmp = summary.path + ".tmp";
   int error = 0;
   zip_t* z = zip_open(tmp.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &error);
@@ -581,24 +585,20 @@ absl::StatusOr<ImportSummary> ImportSnapshot(Database& db, const SchemaDefinitio
   ImportSummary summary;
   ImportProgress progress;
   for (const auto& [table, rows] : docs) progress.total += rows.size();
+  auto report = [&](size_t table_done, bool finished) {
+    if (!options.progress || options.dry_run) return;
+    progress.table_done = table_done;
+    progress.done = summary.documents + table_done;
+    progress.table_finished = finished;
+    options.progress(progress);
+  };
   for (const auto& [table, rows] : docs) {
     progress.table = table;
     progress.table_total = rows.size();
-    progress.table_finished = false;
-    std::function<void(size_t)> report;
-    if (options.progress && !options.dry_run) {
-      report = [&](size_t table_done) {
-        progress.table_done = table_done;
-        options.progress(progress);
-      };
-    }
-    CVX_RETURN_IF_ERROR(InsertDocuments(*txn, schema, table, rows,
-                                        [&](size_t n) { if (report) { progress.done = summary.documents + n; report(n); } }));
+    CVX_RETURN_IF_ERROR(InsertDocuments(*txn, schema, table, rows, [&](size_t n) { report(n, false); }));
+    report(rows.size(), true);
     summary.documents += rows.size();
     ++summary.tables;
-    progress.done = summary.documents;
-    progress.table_finished = true;
-    if (report) report(rows.size());
   }
   for (auto& [table, change] : changes) summary.changes.push_back(std::move(change));
   if (!options.dry_run) CVX_RETURN_IF_ERROR(txn->Commit());
@@ -621,9 +621,7 @@ std::shared_ptr<SnapshotHooks> MakeSnapshotHooks(Database& db, const SchemaDefin
     options.table = table;
     options.dry_run = dry_run;
     CVX_ASSIGN_OR_RETURN(ImportSummary summary, ImportSnapshot(db, schema, path, options));
-    std::vector<SnapshotHooks::TableChange> changes;
-    for (const TableChange& c : summary.changes) changes.push_back({c.table, c.created, c.deleted, c.existing});
-    return changes;
+    return std::move(summary.changes);
   };
   return hooks;
 }

@@ -42,8 +42,11 @@ struct ExportSummary {
   uint64_t ts = 0;    // the snapshot's timestamp
   std::string path;   // the file written
 };
-// Writes the ZIP to `path`, or when `path` is a directory to `snapshot_<ts>.zip` in it (as
-// `npx convex export --path DIR` names it). kUnavailable when it cannot be written.
+// Where an export of snapshot `ts` goes: `path`, or when `path` is a directory
+// `snapshot_<ts>.zip` in it (as `npx convex export --path DIR` names it).
+std::string SnapshotPath(const std::string& path, uint64_t ts);
+
+// Writes the ZIP to SnapshotPath(path, ts). kUnavailable when it cannot be written.
 [[nodiscard]] absl::StatusOr<ExportSummary> ExportSnapshot(Database& db, const std::string& path);
 
 // Where an import is, for a progress display.
@@ -79,13 +82,9 @@ struct ImportOptions {
 [[nodiscard]] absl::StatusOr<std::string> ImportFormat(const std::string& path,
                                                        const ImportOptions& options);
 
-// What an import does to one table (Convex's "Import change summary" row).
-struct TableChange {
-  std::string table;
-  size_t created = 0;   // documents the import brings
-  size_t deleted = 0;   // documents it deletes (replace, replaceAll)
-  size_t existing = 0;  // documents the table had
-};
+// What an import does to one table (Convex's "Import change summary" row): the server's
+// hooks report the same rows.
+using TableChange = SnapshotHooks::TableChange;
 
 struct ImportSummary {
   size_t tables = 0;

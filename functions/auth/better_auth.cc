@@ -309,6 +309,9 @@ absl::StatusOr<BetterAuth::Config> BetterAuth::LoadConfig(ActionCtx& ctx) const 
 
 namespace {
 
+// The first 12 bytes of an IPv4-mapped IPv6 address (::ffff:a.b.c.d).
+constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
 // The rate limiter's key for a client address: every textual form of one address is one
 // key, an IPv4-mapped IPv6 address is its IPv4 address, and IPv6 addresses are grouped by
 // their /64, which one host commonly holds whole (rotating within it must not reset the
@@ -323,12 +326,20 @@ std::string RateLimitKey(const std::string& ip) {
   if (v6.size() > 2 && v6.front() == '[' && v6.back() == ']') v6 = v6.substr(1, v6.size() - 2);
   if (size_t zone = v6.find('%'); zone != std::string::npos) v6.resize(zone);
   if (inet_pton(AF_INET6, v6.c_str(), bytes) != 1) return ip;
-  static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
   if (std::memcmp(bytes, kMapped, 12) == 0) {
     return inet_ntop(AF_INET, bytes + 12, text, sizeof(text)) ? text : ip;
   }
   std::memset(bytes + 8, 0, 8);
   return inet_ntop(AF_INET6, bytes, text, sizeof(text)) ? absl::StrCat(text, "/64") : ip;
+}
+
+// 127.0.0.0/8, ::1, or ::ffff:127.x.y.z.
+bool IsLoopback(const std::string& ip) {
+  unsigned char bytes[16];
+  if (inet_pton(AF_INET, ip.c_str(), bytes) == 1) return bytes[0] == 127;
+  if (inet_pton(AF_INET6, ip.c_str(), bytes) != 1) return false;
+  static constexpr unsigned char kLoopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  return std::memcmp(bytes, kLoopback, 16) == 0 || (std::memcmp(bytes, kMapped, 12) == 0 && bytes[12] == 127);
 }
 
 }  // namespace
@@ -338,10 +349,7 @@ bool BetterAuth::RateLimited(const Request& r, double now_ms, HttpActionResponse
   // direct client from the network is limited too. Loopback peers (the developer's own
   // tests and tools) are not, as Better Auth does not limit a request without an address.
   std::string ip = r.ip;
-  if (ip.empty() && r.http != nullptr) {
-    std::string peer = RateLimitKey(r.http->remote_addr);
-    if (!absl::StartsWith(peer, "127.") && peer != "::/64") ip = peer;
-  }
+  if (ip.empty() && r.http != nullptr && !IsLoopback(r.http->remote_addr)) ip = r.http->remote_addr;
   if (!options_.rate_limit.enabled || ip.empty()) return false;
   bool strict = absl::StartsWith(r.path, "/sign-in") || absl::StartsWith(r.path, "/sign-up") ||
                 r.path == "/change-password" || r.path == "/change-email";
