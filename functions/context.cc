@@ -329,7 +329,7 @@ absl::StatusOr<std::string> Scheduler::RunAfter(double delay_ms, std::string_vie
 absl::StatusOr<std::string> Scheduler::RunAt(double timestamp_ms, std::string_view path,
                                              Object args) {
   CVX_ASSIGN_OR_RETURN(std::string canonical, CanonicalizeFunctionPath(path));
-  if (runner_->app().Find(canonical) == nullptr) {
+  if (runner_->app()->Find(canonical) == nullptr) {
     return InvalidArgument("FunctionNotFound",
                            absl::StrCat("Could not find function for '",
                                         FunctionPathForDisplay(canonical), "'"));

@@ -29,6 +29,7 @@
 
 namespace cvx {
 
+class App;
 class Runner;
 class TriggerRegistry;
 
@@ -78,6 +79,8 @@ class ExecutionState {
     return std::uniform_real_distribution<double>(0, 1)(*rng_);
   }
 
+  // The app the call runs in (set by the Runner), for system functions that describe it.
+  const class App* app = nullptr;
   bool paginated = false;  // one paginate() per function
   // The end cursor of the page paginate() returned (for the sync journal), if any.
   std::optional<std::string> page_end_cursor;
@@ -203,6 +206,7 @@ class ContextBase {
   void Log(LogLevel level, std::string_view message) { state_->Log(level, message); }
   double Now() const { return state_->now_ms(); }  // Date.now(): whole ms, frozen per execution
   double Random() { return state_->Random(); }      // Math.random(), seeded per execution
+  const App* app() const { return state_->app; }  // the app this call runs in
 
  protected:
   ExecutionState* state_;

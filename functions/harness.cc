@@ -102,8 +102,8 @@ absl::Status TestBackend::Run(const std::function<absl::Status(MutationCtx&)>& b
     auto txn = db_->Begin();
     ExecutionState state(Limits(), static_cast<double>(clock_.NowNanos() / 1000000), 1);
     std::optional<UserIdentity> none;
-    MutationCtx ctx(DatabaseWriter(txn.get(), &state, &runner_->app().schema(),
-                                   &runner_->app().triggers()),
+    std::shared_ptr<const App> app = runner_->app();
+    MutationCtx ctx(DatabaseWriter(txn.get(), &state, &app->schema(), &app->triggers()),
                     Auth(&none), &state, runner_.get());
     CVX_RETURN_IF_ERROR(body(ctx));
     absl::Status s = txn->Commit();

@@ -52,4 +52,11 @@ const HttpActionHandler* HttpRouter::Lookup(std::string_view method, std::string
   return best;
 }
 
+std::vector<std::pair<std::string, std::string>> HttpRouter::Routes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [key, handler] : exact_) out.emplace_back(key.first, key.second);
+  for (const auto& [method, prefix, handler] : prefixes_) out.emplace_back(method, prefix + "*");
+  return out;
+}
+
 }  // namespace cvx

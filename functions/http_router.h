@@ -48,6 +48,8 @@ class HttpRouter {
   // The handler for a request, or nullptr (404 "No HttpAction routed for <path>").
   const HttpActionHandler* Lookup(std::string_view method, std::string_view path) const;
   bool empty() const { return exact_.empty() && prefixes_.empty(); }
+  // Every route as {method, path}; a prefix route's path ends in '*', as Convex lists it.
+  std::vector<std::pair<std::string, std::string>> Routes() const;
 
  private:
   std::map<std::pair<std::string, std::string>, HttpActionHandler> exact_;

@@ -52,7 +52,21 @@ bool IsHandlerFault(const absl::Status& s) { return ErrorTag(s) == "UncaughtExce
 }  // namespace
 
 Runner::Runner(const App* app, Database* db, RunnerOptions options)
-    : app_(app), db_(db), options_(std::move(options)) {
+    : Runner(std::shared_ptr<const App>(std::shared_ptr<const App>(), app), db,
+             std::move(options)) {}
+
+std::shared_ptr<const App> Runner::app() const {
+  absl::MutexLock lock(&app_mu_);
+  return app_;
+}
+
+void Runner::SetApp(std::shared_ptr<const App> app) {
+  absl::MutexLock lock(&app_mu_);
+  app_ = std::move(app);
+}
+
+Runner::Runner(std::shared_ptr<const App> app, Database* db, RunnerOptions options)
+    : app_(std::move(app)), db_(db), options_(std::move(options)) {
   if (options_.cursor_key.empty()) {
     std::random_device rd;
     for (int i = 0; i < 32; ++i) options_.cursor_key.push_back(static_cast<char>(rd()));
@@ -62,6 +76,7 @@ Runner::Runner(const App* app, Database* db, RunnerOptions options)
 absl::StatusOr<FunctionResult> Runner::Run(std::string_view path, const Value& args,
                                            const CallOptions& options) {
   CVX_ASSIGN_OR_RETURN(std::string canonical, CanonicalizeFunctionPath(path));
+  std::shared_ptr<const App> app = this->app();
   // `_system/` paths are the built-in CLI queries (functions/system_udfs.h), admin only.
   const RegisteredFunction* fn = nullptr;
   if (absl::StartsWith(canonical, "_system/")) {
@@ -72,7 +87,7 @@ absl::StatusOr<FunctionResult> Runner::Run(std::string_view path, const Value& a
                                     " not permitted"));
     }
   }
-  if (fn == nullptr) fn = app_->Find(canonical);
+  if (fn == nullptr) fn = app->Find(canonical);
   if (fn == nullptr || (fn->visibility == Visibility::kInternal && !options.allow_internal)) {
     return ErrorResult(absl::StrCat("Could not find public function for '",
                                     FunctionPathForDisplay(canonical),
@@ -94,10 +109,11 @@ absl::StatusOr<FunctionResult> Runner::Run(std::string_view path, const Value& a
     return ErrorResult(absl::StrCat("ArgumentValidationError: ", s.message()));
   }
   if (fn->type == FunctionType::kAction) return RunAction(*fn, args.object(), options);
-  return RunTransactional(*fn, args.object(), options);
+  return RunTransactional(*app, *fn, args.object(), options);
 }
 
-absl::StatusOr<FunctionResult> Runner::RunTransactional(const RegisteredFunction& fn,
+absl::StatusOr<FunctionResult> Runner::RunTransactional(const App& app,
+                                                        const RegisteredFunction& fn,
                                                         const Object& args,
                                                         const CallOptions& options) {
   std::mt19937_64 jitter(executions_.fetch_add(1) + 1);
@@ -115,6 +131,7 @@ absl::StatusOr<FunctionResult> Runner::RunTransactional(const RegisteredFunction
     state.builtin_env = &options_.builtin_env;
     state.cursor_key = options_.cursor_key;
     state.journal_end_cursor = options.journal;
+    state.app = &app;
     TableNameResolver resolver = [&txn](uint32_t n) { return txn->TableName(n); };
     FunctionResult result;
     if (fn.args) {
@@ -124,11 +141,11 @@ absl::StatusOr<FunctionResult> Runner::RunTransactional(const RegisteredFunction
     }
     absl::StatusOr<Value> value;
     if (fn.type == FunctionType::kQuery) {
-      QueryCtx ctx(DatabaseReader(txn.get(), &state, &app_->schema(), false),
+      QueryCtx ctx(DatabaseReader(txn.get(), &state, &app.schema(), false),
                    Auth(&options.identity), &state);
       value = Guarded([&] { return std::get<QueryHandler>(fn.handler)(ctx, args); });
     } else {
-      MutationCtx ctx(DatabaseWriter(txn.get(), &state, &app_->schema(), &app_->triggers()),
+      MutationCtx ctx(DatabaseWriter(txn.get(), &state, &app.schema(), &app.triggers()),
                       Auth(&options.identity), &state, this);
       value = Guarded([&] { return std::get<MutationHandler>(fn.handler)(ctx, args); });
     }
@@ -225,7 +242,8 @@ HttpActionResponse Runner::RunHttpAction(const HttpActionRequest& request,
     r.body = absl::StrCat("{\"code\":", body, "}");
     return r;
   };
-  const HttpActionHandler* handler = app_->http().Lookup(request.method, request.path);
+  std::shared_ptr<const App> app = this->app();
+  const HttpActionHandler* handler = app->http().Lookup(request.method, request.path);
   if (handler == nullptr) {
     HttpActionResponse r;
     r.status = 404;
@@ -259,7 +277,7 @@ absl::StatusOr<FunctionResult> Runner::RunMutationHandler(std::string_view name,
                                                           const CallOptions& options) {
   RegisteredFunction fn{std::string(name), FunctionType::kMutation, Visibility::kInternal,
                         std::nullopt, std::nullopt, std::move(handler)};
-  return RunTransactional(fn, Object{}, options);
+  return RunTransactional(*app(), fn, Object{}, options);
 }
 
 std::optional<std::string> Runner::GetEnv(Transaction* txn, std::string_view name) {

@@ -22,12 +22,14 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "engine/base/clock.h"
 #include "engine/database.h"
@@ -89,6 +91,9 @@ class Runner {
  public:
   // `app` and `db` must outlive the Runner.
   Runner(const App* app, Database* db, RunnerOptions options = {});
+  // A Runner whose app may be replaced (SetApp): the function source is either a C++ App
+  // or one compiled from a pushed TypeScript version (functions/js). `db` must outlive it.
+  Runner(std::shared_ptr<const App> app, Database* db, RunnerOptions options = {});
 
   // Runs `path` with `args` (the function's single argument object).
   [[nodiscard]] absl::StatusOr<FunctionResult> Run(std::string_view path, const Value& args,
@@ -106,7 +111,11 @@ class Runner {
                                                                   MutationHandler handler,
                                                                   const CallOptions& options);
 
-  const App& app() const { return *app_; }
+  // The active app. A call pins the app it started with for its whole run (OCC retries
+  // included), so SetApp never changes a running call's code.
+  std::shared_ptr<const App> app() const;
+  // Atomically replaces the active app (a finished push). Calls already running keep theirs.
+  void SetApp(std::shared_ptr<const App> app);
   Database& db() { return *db_; }
   Clock* clock() const { return options_.clock; }
 
@@ -125,13 +134,14 @@ class Runner {
   uint64_t total_occ_retries() const { return occ_retries_.load(); }
 
  private:
-  absl::StatusOr<FunctionResult> RunTransactional(const RegisteredFunction& fn,
+  absl::StatusOr<FunctionResult> RunTransactional(const App& app, const RegisteredFunction& fn,
                                                   const Object& args,
                                                   const CallOptions& options);
   absl::StatusOr<FunctionResult> RunAction(const RegisteredFunction& fn, const Object& args,
                                            const CallOptions& options);
 
-  const App* app_;
+  mutable absl::Mutex app_mu_;
+  std::shared_ptr<const App> app_ ABSL_GUARDED_BY(app_mu_);
   Database* db_;
   RunnerOptions options_;
   std::atomic<uint64_t> occ_retries_{0};

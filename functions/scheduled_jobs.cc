@@ -113,7 +113,8 @@ absl::Status JobExecutor::Execute(const Value& job) {
   absl::StatusOr<std::string> path =
       name && name->is_string() ? CanonicalizeFunctionPath(name->string())
                                 : absl::StatusOr<std::string>(absl::InvalidArgumentError("no name"));
-  const RegisteredFunction* fn = path.ok() ? runner_->app().Find(*path) : nullptr;
+  std::shared_ptr<const App> app = runner_->app();
+  const RegisteredFunction* fn = path.ok() ? app->Find(*path) : nullptr;
   auto failed = [](std::string message) {
     return Value::FromObject(
         {{"kind", Value::String("failed")}, {"error", Value::String(std::move(message))}});

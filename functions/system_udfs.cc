@@ -3,7 +3,9 @@
 #include <algorithm>
 
 #include "engine/base/status_macros.h"
+#include "functions/app.h"
 #include "functions/context.h"
+#include "functions/function_path.h"
 #include "functions/query.h"
 
 namespace cvx {
@@ -86,6 +88,34 @@ App BuildSystemApp() {
                     [](QueryCtx& ctx, const Object&) -> absl::StatusOr<Value> {
                       CVX_ASSIGN_OR_RETURN(std::vector<Value> rows, Newest(ctx, kSnapshotImportsTable, 20));
                       return Value::FromArray(Array(rows.begin(), rows.end()));
+                    });
+  app.InternalQuery("_system/cli/convexUrl:cloudUrl", v::Object({}),
+                    [](QueryCtx& ctx, const Object&) -> absl::StatusOr<Value> {
+                      std::optional<std::string> url = ctx.Env("CONVEX_CLOUD_URL");
+                      return url ? Value::String(*url) : Value::Null();
+                    });
+  // `npx convex function-spec`: every function of the app the call runs in, C++ and pushed.
+  app.InternalQuery("_system/cli/modules:apiSpec",
+                    v::Object({{"componentId", v::Optional(v::Union({v::String(), v::Null()}))}}),
+                    [](QueryCtx& ctx, const Object&) -> absl::StatusOr<Value> {
+                      Array specs;
+                      if (ctx.app() == nullptr) return Value::FromArray(std::move(specs));
+                      Value any = Value::FromObject({{"type", Value::String("any")}});
+                      for (const auto& [path, fn] : ctx.app()->functions()) {
+                        specs.push_back(Value::FromObject(
+                            {{"identifier", Value::String(FunctionPathWithJs(path))},
+                             {"functionType", Value::String(FunctionTypeName(fn.type))},
+                             {"visibility", Value::FromObject({{"kind", Value::String(
+                                                fn.visibility == Visibility::kPublic ? "public" : "internal")}})},
+                             {"args", fn.args ? fn.args->ToJson() : any},
+                             {"returns", fn.returns ? fn.returns->ToJson() : any}}));
+                      }
+                      for (const auto& [method, route] : ctx.app()->http().Routes()) {
+                        specs.push_back(Value::FromObject({{"functionType", Value::String("HttpAction")},
+                                                           {"method", Value::String(method)},
+                                                           {"path", Value::String(route)}}));
+                      }
+                      return Value::FromArray(std::move(specs));
                     });
   return app;
 }

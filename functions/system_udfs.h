@@ -11,6 +11,10 @@
 //   _system/cli/exports:getLatest               {} -> the newest _exports row | null
 //   _system/cli/queryImport                     {importId} -> that _snapshot_imports row | null
 //   _system/cli/queryImport:list                {} -> the newest 20 _snapshot_imports rows
+//   _system/cli/convexUrl:cloudUrl              {} -> CONVEX_CLOUD_URL
+//   _system/cli/modules:apiSpec                 {componentId?} -> [{identifier:"dir/f.js:fn",
+//                                                 functionType, visibility, args, returns} |
+//                                                 {functionType:"HttpAction", method, path}]
 //
 // They run as queries (reactive over the sync protocol) and only for admins: any other
 // caller gets kPermissionDenied "Unauthorized" ("Operation query not permitted"), as

@@ -2,6 +2,7 @@
 
 #include "functions/auth/crypto.h"
 #include "http/cli_api.h"
+#include "http/push_api.h"
 
 #include <random>
 
@@ -189,7 +190,9 @@ HttpResponse HandleHttpAction(Runner* runner, const HttpRequest& request,
 
 ApiHandler::ApiHandler(Runner* runner, ApiOptions options)
     : runner_(runner), options_(std::move(options)),
-      cli_(std::make_unique<CliApi>(runner, options_.snapshots ? *options_.snapshots : SnapshotHooks{})) {}
+      cli_(std::make_unique<CliApi>(runner, options_.snapshots ? *options_.snapshots : SnapshotHooks{})) {
+  if (options_.push) push_ = std::make_unique<PushApi>(*options_.push);
+}
 
 ApiHandler::~ApiHandler() = default;
 
@@ -306,6 +309,11 @@ HttpResponse ApiHandler::Handle(const HttpRequest& request) {
     absl::StatusOr<Caller> caller = Authenticate(request, query["adminKey"]);
     if (!caller.ok()) {
       response = SystemErrorResponse(caller.status());
+    } else if (push_ != nullptr && PushApi::Handles(path)) {
+      response = caller->admin ? push_->Handle(request, path, query)
+                               : SystemErrorResponse(MakeError(absl::StatusCode::kPermissionDenied,
+                                                               "Unauthorized",
+                                                               "This endpoint requires an admin key"));
     } else if (CliApi::Handles(path)) {
       response = caller->admin ? cli_->Handle(request, path, query)
                                : SystemErrorResponse(MakeError(absl::StatusCode::kPermissionDenied,

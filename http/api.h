@@ -60,6 +60,7 @@ struct HttpResponse {
 using TokenVerifier = std::function<absl::StatusOr<UserIdentity>(std::string_view token)>;
 
 struct SnapshotHooks;  // http/cli_api.h
+struct PushEndpoints;  // http/push_api.h
 
 struct ApiOptions {
   std::string admin_key;
@@ -67,6 +68,8 @@ struct ApiOptions {
   // embedding program (tools/) so http/ does not depend on the ZIP code. Null: those
   // endpoints answer 501 NotSupported.
   std::shared_ptr<const SnapshotHooks> snapshots;
+  // The `npx convex dev/deploy` endpoints (http/push_api.h). Null: those routes are 404.
+  std::shared_ptr<const PushEndpoints> push;
   TokenVerifier verify_token;  // null: bearer tokens are refused (NoAuthProvider)
   std::string version = CVX_VERSION;
 };
@@ -89,6 +92,7 @@ class ApiHandler {
   Runner* runner_;
   ApiOptions options_;
   std::unique_ptr<class CliApi> cli_;
+  std::unique_ptr<class PushApi> push_;
 };
 
 // Serves an HTTP action: the request path minus `strip_prefix` (e.g. "/http" on the API

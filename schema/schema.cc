@@ -101,9 +101,88 @@ absl::Status SchemaDefinition::CheckDocument(std::string_view table, const Value
                                       s.message()));
 }
 
+namespace {
+absl::Status BadSchema(std::string_view what) {
+  return InvalidArgument("InvalidSchema", absl::StrCat("Invalid schema: ", AV(what)));
+}
+const Value* FieldOf(const Value& object, std::string_view name) {
+  return object.is_object() ? object.Find(name) : nullptr;
+}
+}  // namespace
+
+absl::StatusOr<SchemaDefinition> SchemaDefinition::FromJson(const Value& json) {
+  const Value* tables = FieldOf(json, "tables");
+  if (tables == nullptr || !tables->is_array()) return BadSchema("expected {\"tables\": [...]}");
+  SchemaDefinition schema;
+  if (const Value* validation = FieldOf(json, "schemaValidation"); validation != nullptr) {
+    if (!validation->is_boolean()) return BadSchema("schemaValidation must be a boolean");
+    schema.SchemaValidation(validation->boolean());
+  }
+  for (const Value& table : tables->array()) {
+    const Value* name = FieldOf(table, "tableName");
+    if (name == nullptr || !name->is_string()) return BadSchema("a table has no tableName");
+    if (schema.Find(name->string()) != nullptr) {
+      return BadSchema(absl::StrCat("table \"", name->string(), "\" is defined twice"));
+    }
+    Validator document;
+    if (const Value* type = FieldOf(table, "documentType"); type != nullptr && !type->is_null()) {
+      absl::StatusOr<Validator> parsed = Validator::FromJson(*type);
+      if (!parsed.ok()) {
+        return BadSchema(absl::StrCat("table \"", name->string(), "\": ", parsed.status().message()));
+      }
+      document = *std::move(parsed);
+    }
+    TableDefinition definition(std::move(document));
+    auto list = [&](std::string_view key) -> absl::StatusOr<const Array*> {
+      const Value* v = FieldOf(table, key);
+      if (v == nullptr || v->is_null()) return nullptr;
+      if (!v->is_array()) return BadSchema(absl::StrCat("table \"", name->string(), "\": ", AV(key), " must be an array"));
+      return &v->array();
+    };
+    auto index_name = [&](const Value& index) -> absl::StatusOr<std::string> {
+      const Value* d = FieldOf(index, "indexDescriptor");
+      if (d == nullptr || !d->is_string()) {
+        return BadSchema(absl::StrCat("table \"", name->string(), "\": an index has no indexDescriptor"));
+      }
+      return d->string();
+    };
+    CVX_ASSIGN_OR_RETURN(const Array* indexes, list("indexes"));
+    for (const Value& index : indexes ? *indexes : Array{}) {
+      CVX_ASSIGN_OR_RETURN(std::string index_id, index_name(index));
+      const Value* fields = FieldOf(index, "fields");
+      if (fields == nullptr || !fields->is_array()) {
+        return BadSchema(absl::StrCat("index ", name->string(), ".", index_id, " has no fields"));
+      }
+      std::vector<std::string> names;
+      for (const Value& f : fields->array()) {
+        if (!f.is_string()) return BadSchema(absl::StrCat("index ", name->string(), ".", index_id, ": fields are strings"));
+        names.push_back(f.string());
+      }
+      definition.Index(index_id, std::move(names));
+    }
+    for (auto [key, type] : {std::pair{"searchIndexes", "search"}, {"vectorIndexes", "vector"},
+                             {"stagedDbIndexes", "database"}, {"stagedSearchIndexes", "search"},
+                             {"stagedVectorIndexes", "vector"}}) {
+      CVX_ASSIGN_OR_RETURN(const Array* unserved, list(key));
+      for (const Value& index : unserved ? *unserved : Array{}) {
+        CVX_ASSIGN_OR_RETURN(std::string index_id, index_name(index));
+        definition.Unserved(index_id, type);
+      }
+    }
+    schema.Table(name->string(), std::move(definition));
+  }
+  return schema;
+}
+
 absl::Status ApplySchema(Database& db, const SchemaDefinition& schema) {
-  CVX_RETURN_IF_ERROR(schema.Validate());
   auto txn = db.Begin();
+  CVX_RETURN_IF_ERROR(ApplySchemaIn(*txn, schema));
+  return txn->Commit();
+}
+
+absl::Status ApplySchemaIn(Transaction& transaction, const SchemaDefinition& schema) {
+  CVX_RETURN_IF_ERROR(schema.Validate());
+  Transaction* txn = &transaction;
   // The validators last checked against the data, by table: a table whose validator is
   // unchanged is not scanned again, so start-up does not read every document.
   ScanRequest checked_rows;
@@ -150,7 +229,7 @@ absl::Status ApplySchema(Database& db, const SchemaDefinition& schema) {
     }
   }
   // Tables the schema no longer lists keep their documents but lose their indexes.
-  for (const std::string& name : db.TableNames()) {
+  for (const std::string& name : txn->TableNames()) {
     if (!name.empty() && name[0] != '_' && schema.Find(name) == nullptr) {
       CVX_RETURN_IF_ERROR(txn->SetIndexes(name, {}));
       if (auto row = checked_by_table.find(name); row != checked_by_table.end()) {
@@ -162,7 +241,7 @@ absl::Status ApplySchema(Database& db, const SchemaDefinition& schema) {
     return MakeError(absl::StatusCode::kFailedPrecondition, "SchemaValidationFailed",
                      absl::StrCat("Schema validation failed.\n", absl::StrJoin(violations, "\n")));
   }
-  return txn->Commit();
+  return absl::OkStatus();
 }
 
 }  // namespace cvx

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "engine/database.h"
 #include "schema/validator.h"
 
@@ -39,12 +40,24 @@ class TableDefinition {
     indexes_.push_back(IndexDefinition{std::move(name), std::move(fields)});
     return *this;
   }
+  // A search, vector or staged index a TypeScript schema declares: accepted and listed,
+  // not served (a query that uses one fails with "not supported by convexlite").
+  struct UnservedIndex {
+    std::string name;
+    std::string type;  // "search" | "vector" | "database" (staged)
+  };
+  TableDefinition& Unserved(std::string name, std::string type) {
+    unserved_.push_back(UnservedIndex{std::move(name), std::move(type)});
+    return *this;
+  }
   const Validator& document() const { return document_; }
   const std::vector<IndexDefinition>& indexes() const { return indexes_; }
+  const std::vector<UnservedIndex>& unserved_indexes() const { return unserved_; }
 
  private:
   Validator document_;
   std::vector<IndexDefinition> indexes_;
+  std::vector<UnservedIndex> unserved_;
 };
 
 inline TableDefinition DefineTable(std::vector<std::pair<std::string, Validator>> fields) {
@@ -77,6 +90,12 @@ class SchemaDefinition {
   bool schema_validation() const { return schema_validation_; }
   bool strict_tables() const { return strict_tables_; }
 
+  // Parses `defineSchema(...).export()` JSON, as a pushed schema.js gives it:
+  // {"tables":[{"tableName","indexes":[{"indexDescriptor","fields"}],"searchIndexes",
+  // "vectorIndexes","stagedDbIndexes",...,"documentType"}],"schemaValidation":bool}.
+  // kInvalidArgument "InvalidSchema" naming the first bad part; does not call Validate().
+  [[nodiscard]] static absl::StatusOr<SchemaDefinition> FromJson(const Value& json);
+
   // Checks the definition itself: identifiers, index names and fields (<= 16 fields,
   // <= 64 indexes, no _id/_creationTime), document validators of an allowed kind.
   // kInvalidArgument with tags InvalidSchema / InvalidTableName / InvalidIndex*.
@@ -108,6 +127,10 @@ inline constexpr char kSchemaValidatorsTable[] = "_schema_validators";
 // offending documents (`Document with ID "..." in table "t" does not match the schema:
 // ...`); kAborted when a concurrent commit conflicts (retry).
 [[nodiscard]] absl::Status ApplySchema(Database& db, const SchemaDefinition& schema);
+
+// ApplySchema's work inside `txn`, which the caller commits (with writes of its own, as a
+// push does) or drops (a dry run). Same errors, except kAborted, which comes at commit.
+[[nodiscard]] absl::Status ApplySchemaIn(Transaction& txn, const SchemaDefinition& schema);
 
 }  // namespace cvx
 

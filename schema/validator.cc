@@ -311,6 +311,96 @@ std::string FormatValueForError(const Value& value) {
   return "";
 }
 
+namespace {
+
+absl::Status BadValidator(const std::string& path, std::string_view what) {
+  return InvalidArgument("InvalidValidator",
+                         absl::StrCat("Invalid validator JSON at ", path.empty() ? "the root" : path,
+                                      ": ", AV(what)));
+}
+
+absl::StatusOr<Validator> ParseValidator(const Value& json, const std::string& path, int depth);
+
+// {"fieldType": X, "optional": bool}: an object field or a record's values.
+absl::StatusOr<Validator> ParseField(const Value& json, const std::string& path, int depth) {
+  if (!json.is_object()) return BadValidator(path, "expected {fieldType, optional}");
+  const Value* type = json.Find("fieldType");
+  if (type == nullptr) return BadValidator(path, "missing fieldType");
+  CVX_ASSIGN_OR_RETURN(Validator inner, ParseValidator(*type, path, depth + 1));
+  const Value* optional = json.Find("optional");
+  if (optional != nullptr && !optional->is_boolean()) {
+    return BadValidator(path, "optional must be a boolean");
+  }
+  return optional != nullptr && optional->boolean() ? inner.AsOptional() : inner;
+}
+
+absl::StatusOr<Validator> ParseValidator(const Value& json, const std::string& path, int depth) {
+  if (depth > 64) return BadValidator(path, "nested too deeply");
+  if (!json.is_object()) return BadValidator(path, "expected an object with a type");
+  const Value* type_value = json.Find("type");
+  if (type_value == nullptr || !type_value->is_string()) return BadValidator(path, "missing type");
+  const std::string& type = type_value->string();
+  const Value* value = json.Find("value");
+  if (type == "any") return v::Any();
+  if (type == "null") return v::Null();
+  if (type == "number") return v::Float64();
+  if (type == "bigint") return v::Int64();
+  if (type == "boolean") return v::Boolean();
+  if (type == "string") return v::String();
+  if (type == "bytes") return v::Bytes();
+  if (type == "id") {
+    const Value* table = json.Find("tableName");
+    if (table == nullptr || !table->is_string()) return BadValidator(path, "id needs a tableName");
+    return v::Id(table->string());
+  }
+  if (type == "literal") {
+    if (value == nullptr) return BadValidator(path, "literal needs a value");
+    if (!value->is_string() && !value->is_float64() && !value->is_int64() && !value->is_boolean()) {
+      return BadValidator(path, "a literal is a string, number, bigint or boolean");
+    }
+    return v::Literal(*value);
+  }
+  if (type == "array") {
+    if (value == nullptr) return BadValidator(path, "array needs a value");
+    CVX_ASSIGN_OR_RETURN(Validator element, ParseValidator(*value, path + "[]", depth + 1));
+    return v::Array(std::move(element));
+  }
+  if (type == "object") {
+    if (value == nullptr || !value->is_object()) return BadValidator(path, "object needs fields");
+    std::vector<std::pair<std::string, Validator>> fields;
+    for (const auto& [name, field] : value->object()) {
+      CVX_ASSIGN_OR_RETURN(Validator f, ParseField(field, absl::StrCat(path, ".", name), depth + 1));
+      fields.emplace_back(name, std::move(f));
+    }
+    return v::Object(std::move(fields));
+  }
+  if (type == "record") {
+    const Value* keys = json.Find("keys");
+    const Value* values = json.Find("values");
+    if (keys == nullptr || values == nullptr) return BadValidator(path, "record needs keys and values");
+    CVX_ASSIGN_OR_RETURN(Validator k, ParseValidator(*keys, path + ".keys()", depth + 1));
+    CVX_ASSIGN_OR_RETURN(Validator val, ParseField(*values, path + ".values()", depth + 1));
+    return v::Record(std::move(k), std::move(val));
+  }
+  if (type == "union") {
+    if (value == nullptr || !value->is_array()) return BadValidator(path, "union needs members");
+    std::vector<Validator> members;
+    for (size_t i = 0; i < value->array().size(); ++i) {
+      CVX_ASSIGN_OR_RETURN(Validator m, ParseValidator(value->array()[i],
+                                                       absl::StrCat(path, "|", i), depth + 1));
+      members.push_back(std::move(m));
+    }
+    return v::Union(std::move(members));
+  }
+  return BadValidator(path, absl::StrCat("unknown type \"", type, "\""));
+}
+
+}  // namespace
+
+absl::StatusOr<Validator> Validator::FromJson(const Value& json) {
+  return ParseValidator(json, "", 0);
+}
+
 namespace v {
 Validator Any() { return Make(Kind::kAny); }
 Validator Null() { return Make(Kind::kNull); }

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "engine/value/value.h"
 
 namespace cvx {
@@ -59,6 +60,10 @@ class Validator {
 
   // The validator JSON as the `convex` npm package writes it.
   Value ToJson() const;
+  // The inverse of ToJson: a validator from exportArgs()/exportReturns()/schema JSON (as
+  // a pushed TypeScript app's analysis gives it). kInvalidArgument, tag "InvalidValidator",
+  // naming the path of the first part that is not a validator.
+  [[nodiscard]] static absl::StatusOr<Validator> FromJson(const Value& json);
   // Convex's printed form, e.g. v.union(v.string(), v.null()).
   std::string ToString() const;
 

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <iterator>
 #include <mutex>
@@ -36,6 +37,8 @@
 #include "engine/base/status_macros.h"
 #include "http/api.h"
 #include "http/cli_api.h"
+#include "http/push_api.h"
+#include "functions/js/push.h"
 #include "http/fetch.h"
 #include "http/server.h"
 #include "http/sync_session.h"
@@ -47,11 +50,15 @@ namespace {
 constexpr char kDevUsage[] =
     "usage: convexlite dev [--data DIR] [--port 3210] [--site-port 3211] [--admin-key KEY]\n"
     "                      [--durability process|sync|memory] [--secret SECRET]\n"
-    "                      [--site-url URL] [--fast-password-hash]\n"
+    "                      [--site-url URL] [--fast-password-hash] [--empty] [--node PATH]\n"
     "\n"
     "Serves the app: the Convex API (/version, /api/...) on --port and HTTP actions at the\n"
     "root of --site-port (and under /http/ on --port). Data lives in --data (default\n"
-    "./.convexlite). Stops cleanly on SIGINT/SIGTERM.\n";
+    "./.convexlite). Stops cleanly on SIGINT/SIGTERM.\n"
+    "\n"
+    "TypeScript apps: `npx convex dev` / `npx convex deploy` push to this server (self-hosted\n"
+    "mode; it prints the two variables to export). --empty serves no built-in functions, only\n"
+    "what is pushed. --node picks the Node.js (20 or newer) that analyzes pushed code.\n";
 
 constexpr char kUsage[] =
     "usage: convexlite <command> [flags]\n"
@@ -69,6 +76,23 @@ constexpr char kUsage[] =
     "--data DIR (a data directory no server holds); with neither, CONVEXLITE_URL and\n"
     "CONVEXLITE_ADMIN_KEY, else --data ./.convexlite.\n";
 
+// A directory that lives as long as this object (pushed code under --durability memory).
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 struct DevFlags {
   std::string data = "./.convexlite";
   uint16_t port = 3210;
@@ -78,6 +102,8 @@ struct DevFlags {
   std::string secret;
   std::string site_url;
   bool fast_password_hash = false;
+  bool empty = false;  // no built-in functions: only what `npx convex dev` pushes
+  std::string node;    // Node.js for pushed TypeScript; empty: `node` on PATH
 };
 
 // The built-in environment (RunnerOptions::builtin_env): CONVEX_SITE_URL, the Better Auth
@@ -606,6 +632,12 @@ int Dev(const App& app, int argc, char** argv) {
       flags.site_url = v;
     } else if (arg == "--fast-password-hash") {
       flags.fast_password_hash = true;
+    } else if (arg == "--empty") {
+      flags.empty = true;
+    } else if (arg == "--node") {
+      const char* v = value();
+      if (!v || !*v) return UsageError("--node needs a path");
+      flags.node = v;
     } else {
       return UsageError("unknown flag " + std::string(arg));
     }
@@ -627,11 +659,6 @@ int Dev(const App& app, int argc, char** argv) {
     std::fprintf(stderr, "convexlite dev: %s\n", std::string(db.status().message()).c_str());
     return 1;
   }
-  if (absl::Status s = ApplySchema(**db, app.schema()); !s.ok()) {
-    std::fprintf(stderr, "convexlite dev: the schema cannot be applied: %s\n",
-                 std::string(s.message()).c_str());
-    return 1;
-  }
   // auth.config: providers' "${CONVEX_SITE_URL}" and "${env:NAME}" resolve at use.
   std::atomic<uint16_t> site_port{0};
   std::atomic<uint16_t> api_port{0};
@@ -646,7 +673,44 @@ int Dev(const App& app, int argc, char** argv) {
       BuiltinEnv(site_url, [&api_port] { return "http://127.0.0.1:" + std::to_string(api_port.load()); },
                  flags.secret, DefaultSecret(flags.data, flags.durability != Durability::kMemory),
                  flags.fast_password_hash);
-  Runner runner(&app, db->get(), runner_options);
+  static const App kEmptyApp;
+  const App& base = flags.empty ? kEmptyApp : app;
+  Runner runner(&base, db->get(), runner_options);
+  // Pushed TypeScript code (functions/js): sources, versions and the worker's JavaScript
+  // live beside the database, or in a temporary directory for --durability memory.
+  std::string code_root = flags.data + "/functions";
+  std::unique_ptr<TempDir> memory_code_root;
+  if (flags.durability == Durability::kMemory) {
+    memory_code_root = std::make_unique<TempDir>("convexlite-code");
+    code_root = memory_code_root->path();
+  }
+  js::PushOptions push_options;
+  push_options.store_root = code_root;
+  if (absl::StatusOr<js::NodeRuntime> node = js::NodeRuntime::Find(flags.node); node.ok()) {
+    push_options.node = *node;
+  } else if (!flags.node.empty()) {
+    std::fprintf(stderr, "convexlite dev: %s\n", std::string(node.status().message()).c_str());
+    return 1;
+  } else {
+    push_options.node_error = node.status();
+  }
+  push_options.environment = [&runner, &site_url, &api_port]() {
+    std::map<std::string, std::string> env = runner.ListEnv().value_or(std::map<std::string, std::string>{});
+    env["CONVEX_SITE_URL"] = site_url();
+    env["CONVEX_CLOUD_URL"] = "http://127.0.0.1:" + std::to_string(api_port.load());
+    return env;
+  };
+  auto push = std::make_shared<js::PushService>(&runner, &base, js::NotYetRunnableInvoker(),
+                                                std::move(push_options));
+  if (absl::Status s = push->Init(); !s.ok()) {
+    std::fprintf(stderr, "convexlite dev: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  if (absl::Status s = ApplySchema(**db, runner.app()->schema()); !s.ok()) {
+    std::fprintf(stderr, "convexlite dev: the schema cannot be applied: %s\n",
+                 std::string(s.message()).c_str());
+    return 1;
+  }
   if (flags.fast_password_hash) {
     std::fprintf(stderr,
                  "convexlite dev: WARNING: --fast-password-hash is on. Passwords are hashed with "
@@ -687,12 +751,19 @@ int Dev(const App& app, int argc, char** argv) {
   // `npx convex export/import` and `convexlite export/import --url` (http/cli_api.h).
   auto snapshots = MakeSnapshotHooks(**db, app.schema(), flags.data + "/snapshots");
   api_options.snapshots = snapshots;
+  auto push_endpoints = std::make_shared<PushEndpoints>();
+  push_endpoints->service = push;
+  push_endpoints->site_url = site_url;
+  push_endpoints->cloud_url = [&api_port] { return "http://127.0.0.1:" + std::to_string(api_port.load()); };
+  api_options.push = push_endpoints;
   if (!app.auth_providers().empty()) {
     api_options.verify_token = [&verifier](std::string_view token) { return verifier.Verify(token); };
   }
   ApiHandler api(&runner, api_options);
   ServerOptions server_options;
   server_options.api_port = flags.port;
+  // `npx convex dev` holds one worker in its log long poll.
+  server_options.worker_threads = 8;
   server_options.site_port = flags.site_port;
   server_options.api = [&api](const HttpRequest& r) { return api.Handle(r); };
   server_options.site = [&runner, &api_options](const HttpRequest& r) {
@@ -719,6 +790,12 @@ int Dev(const App& app, int argc, char** argv) {
   std::printf("  Convex URL:  http://127.0.0.1:%u\n", server.api_port());
   std::printf("  site URL:    http://127.0.0.1:%u\n", server.site_port());
   std::printf("  admin key:   %s\n", flags.admin_key.c_str());
+  std::printf("  For `npx convex dev` / `npx convex deploy` in a TypeScript app:\n");
+  std::printf("    export CONVEX_SELF_HOSTED_URL=http://127.0.0.1:%u CONVEX_SELF_HOSTED_ADMIN_KEY='%s'\n",
+              server.api_port(), flags.admin_key.c_str());
+  if (std::shared_ptr<const js::CodeVersion> v = push->active()) {
+    std::printf("  pushed code: version %s, %zu functions\n", v->id.c_str(), v->functions.size());
+  }
   std::fflush(stdout);
 
   // Exactly-once records expire after two weeks, as in Convex: at start, then hourly.

@@ -150,9 +150,6 @@ absl::StatusOr<LocalBackend> OpenLocal(const App& app, const std::string& data) 
   options.path = data;
   absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(options);
   if (!db.ok()) return db.status();
-  if (absl::Status s = ApplySchema(**db, app.schema()); !s.ok()) {
-    return absl::Status(s.code(), absl::StrCat("the schema cannot be applied: ", s.message()));
-  }
   RunnerOptions runner_options;
   runner_options.builtin_env = BuiltinEnv([] { return std::string("http://127.0.0.1:3211"); },
                                           [] { return std::string("http://127.0.0.1:3210"); }, "",
@@ -161,6 +158,17 @@ absl::StatusOr<LocalBackend> OpenLocal(const App& app, const std::string& data) 
   LocalBackend out;
   out.db = std::move(*db);
   out.runner = std::make_unique<Runner>(&app, out.db.get(), runner_options);
+  // A pushed version's tables and indexes belong to the schema too (applying the built-in
+  // schema alone would drop their indexes).
+  js::PushOptions push_options;
+  push_options.store_root = data + "/functions";
+  push_options.node_error = absl::FailedPreconditionError("local commands do not accept pushes");
+  out.push = std::make_shared<js::PushService>(out.runner.get(), &app, js::NotYetRunnableInvoker(),
+                                               std::move(push_options));
+  if (absl::Status s = out.push->Init(); !s.ok()) return s;
+  if (absl::Status s = ApplySchema(*out.db, out.runner->app()->schema()); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("the schema cannot be applied: ", s.message()));
+  }
   return out;
 }
 

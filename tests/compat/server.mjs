@@ -34,6 +34,7 @@ export async function startServer(extraArgs = [], { dataDir: reuseDir } = {}) {
     url,
     siteUrl,
     dataDir,
+    output: () => output,
     async stop({ keepData = false, signal = "SIGTERM" } = {}) {
       const exited = new Promise((resolve) => child.on("exit", resolve));
       child.kill(signal);

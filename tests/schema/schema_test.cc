@@ -13,6 +13,7 @@
 #include "engine/base/error.h"
 #include "engine/base/status_macros.h"
 #include "engine/database.h"
+#include "engine/value/json.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -497,6 +498,43 @@ TEST_F(ApplySchemaTest, InvalidSchemaIsRejectedBeforeTouchingTheDatabase) {
   EXPECT_THAT(ApplySchema(*db_, schema),
               StatusIs(absl::StatusCode::kInvalidArgument, "InvalidIndexName"));
   EXPECT_TRUE(db_->TableNames().empty());
+}
+
+// A pushed schema.js's export() JSON, as the `convex` package writes it.
+TEST(SchemaFromJsonTest, ParsesTheConvexPackagesExport) {
+  absl::StatusOr<Value> json = ParseConvexJson(R"({"tables":[
+    {"tableName":"messages","indexes":[{"indexDescriptor":"by_channel","fields":["channel"]}],
+     "stagedDbIndexes":[{"indexDescriptor":"by_author","fields":["author"]}],
+     "searchIndexes":[{"indexDescriptor":"search_body","searchField":"body","filterFields":[]}],
+     "stagedSearchIndexes":[],"vectorIndexes":[{"indexDescriptor":"by_embedding","vectorField":"e","dimensions":2,"filterFields":[]}],
+     "stagedVectorIndexes":[],
+     "documentType":{"type":"object","value":{"channel":{"fieldType":{"type":"string"},"optional":false},
+                                              "author":{"fieldType":{"type":"string"},"optional":true}}}},
+    {"tableName":"free","indexes":[],"documentType":{"type":"any"}}],
+    "schemaValidation":false})");
+  ASSERT_OK(json);
+  ASSERT_OK_AND_ASSIGN(SchemaDefinition schema, SchemaDefinition::FromJson(*json));
+  EXPECT_OK(schema.Validate());
+  EXPECT_FALSE(schema.schema_validation());
+  ASSERT_NE(schema.Find("messages"), nullptr);
+  ASSERT_EQ(schema.Find("messages")->indexes().size(), 1u);
+  EXPECT_EQ(schema.Find("messages")->indexes()[0].fields, std::vector<std::string>{"channel"});
+  ASSERT_EQ(schema.Find("messages")->unserved_indexes().size(), 3u);
+  EXPECT_EQ(schema.Find("free")->document().kind(), Validator::Kind::kAny);
+}
+
+TEST(SchemaFromJsonTest, RefusesMalformedSchemas) {
+  for (const char* bad : {R"([])", R"({"tables":5})", R"({"tables":[{"indexes":[]}]})",
+                          R"({"tables":[{"tableName":"a"},{"tableName":"a"}]})",
+                          R"({"tables":[{"tableName":"a","indexes":[{"fields":["x"]}]}]})",
+                          R"({"tables":[{"tableName":"a","indexes":[{"indexDescriptor":"i","fields":[1]}]}]})",
+                          R"({"tables":[{"tableName":"a","documentType":{"type":"nope"}}]})",
+                          R"({"tables":[],"schemaValidation":"yes"})"}) {
+    absl::StatusOr<Value> json = ParseConvexJson(bad);
+    ASSERT_OK(json);
+    EXPECT_THAT(SchemaDefinition::FromJson(*json).status(),
+                StatusIs(absl::StatusCode::kInvalidArgument, "InvalidSchema")) << bad;
+  }
 }
 
 }  // namespace

@@ -624,5 +624,49 @@ TEST_F(IdValidatorTest, ResolverSeesTablesCreatedInTheSameTransaction) {
   EXPECT_FALSE(v::Id("comments").Check(Str(fresh.Encode()), resolver_).ok());
 }
 
+// FromJson is ToJson's inverse for every kind, nested, optional fields included.
+TEST(ValidatorFromJsonTest, RoundTripsEveryKind) {
+  std::vector<Validator> all = {
+      v::Any(), v::Null(), v::Float64(), v::Int64(), v::Boolean(), v::String(), v::Bytes(),
+      v::Id("users"), v::Literal(Str("a")), v::Literal(Value::Int64(5)), v::Literal(Value::Boolean(false)),
+      v::Array(v::Union({v::String(), v::Null()})),
+      v::Record(v::String(), v::Float64()),
+      v::Object({{"a", v::String()}, {"b", v::Optional(v::Array(v::Id("t")))},
+                 {"c", v::Object({{"d", v::Optional(v::Literal(Value::Float64(1.5)))}})}}),
+  };
+  for (const Validator& original : all) {
+    absl::StatusOr<Validator> back = Validator::FromJson(original.ToJson());
+    ASSERT_TRUE(back.ok()) << back.status() << " for " << original.ToString();
+    EXPECT_EQ(ToConvexJson(back->ToJson()), ToConvexJson(original.ToJson()));
+    EXPECT_EQ(back->ToString(), original.ToString());
+  }
+  // The `convex` package's own text for an optional field parses to an optional validator.
+  absl::StatusOr<Value> json = ParseConvexJson(
+      R"({"type":"object","value":{"author":{"fieldType":{"type":"string"},"optional":true}}})");
+  ASSERT_OK(json);
+  ASSERT_OK_AND_ASSIGN(Validator parsed, Validator::FromJson(*json));
+  EXPECT_TRUE(parsed.fields().at("author").optional());
+  EXPECT_OK(parsed.Check(Obj({}), nullptr));
+}
+
+TEST(ValidatorFromJsonTest, RefusesWhatIsNotAValidator) {
+  for (const char* bad : {R"("string")", R"({"type":"strange"})", R"({"type":"id"})",
+                          R"({"type":"array"})", R"({"type":"object","value":{"a":{"optional":true}}})",
+                          R"({"type":"object","value":{"a":{"fieldType":{"type":"string"},"optional":"yes"}}})",
+                          R"({"type":"union","value":{"type":"string"}})", R"({"type":"literal","value":null})",
+                          R"({"type":"record","keys":{"type":"string"}})"}) {
+    absl::StatusOr<Value> json = ParseConvexJson(bad);
+    ASSERT_OK(json);
+    EXPECT_THAT(Validator::FromJson(*json).status(),
+                StatusIs(absl::StatusCode::kInvalidArgument, "InvalidValidator")) << bad;
+  }
+  std::string deep = R"({"type":"string"})";
+  for (int i = 0; i < 70; ++i) deep = absl::StrCat(R"({"type":"array","value":)", deep, "}");
+  absl::StatusOr<Value> json = ParseConvexJson(deep);
+  if (json.ok()) {
+    EXPECT_THAT(Validator::FromJson(*json).status(), StatusIs(absl::StatusCode::kInvalidArgument, "InvalidValidator"));
+  }
+}
+
 }  // namespace
 }  // namespace cvx

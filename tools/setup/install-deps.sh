@@ -7,7 +7,7 @@ PACKAGES=(
   cmake ninja-build g++ pkg-config ccache
   librocksdb-dev
   libboost1.81-dev libboost-system1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libsimdjson-dev libabsl-dev libssl-dev libicu-dev libzip-dev
+  libsimdjson-dev libabsl-dev libssl-dev libicu-dev libzip-dev libbrotli-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   zip unzip curl
 )
