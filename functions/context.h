@@ -207,6 +207,8 @@ class ContextBase {
   double Now() const { return state_->now_ms(); }  // Date.now(): whole ms, frozen per execution
   double Random() { return state_->Random(); }      // Math.random(), seeded per execution
   const App* app() const { return state_->app; }  // the app this call runs in
+  // The execution's bookkeeping (limits, logs, clock), for runtimes built on a context.
+  ExecutionState* execution_state() { return state_; }
 
  protected:
   ExecutionState* state_;

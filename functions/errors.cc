@@ -18,6 +18,14 @@ absl::Status ConvexError(const Value& data) {
   return status;
 }
 
+absl::Status UncaughtJsError(std::string_view message, std::optional<Value> data) {
+  absl::Status status = MakeError(absl::StatusCode::kFailedPrecondition, "UncaughtJsError", message);
+  if (data) status.SetPayload(kDataUrl, absl::Cord(ToConvexJson(*data)));
+  return status;
+}
+
+bool IsUncaughtJsError(const absl::Status& status) { return ErrorTag(status) == "UncaughtJsError"; }
+
 std::optional<Value> ConvexErrorData(const absl::Status& status) {
   auto payload = status.GetPayload(kDataUrl);
   if (!payload.has_value()) return std::nullopt;

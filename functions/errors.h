@@ -12,6 +12,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "engine/value/value.h"
@@ -23,6 +24,12 @@ namespace cvx {
 
 // The data of a ConvexError status, or nullopt.
 std::optional<Value> ConvexErrorData(const absl::Status& status);
+
+// A JavaScript function's failure with Convex's text as it is ("Uncaught TypeError: x\n
+// at ...", "Function execution timed out ..."): the runner shows it verbatim, with the
+// ConvexError data when there is some (tag "UncaughtJsError").
+[[nodiscard]] absl::Status UncaughtJsError(std::string_view message, std::optional<Value> data);
+bool IsUncaughtJsError(const absl::Status& status);
 
 }  // namespace cvx
 

@@ -28,6 +28,7 @@ FunctionResult ErrorResult(std::string message, std::optional<Value> data = std:
 
 // How a handler's error Status reads to a client (like an uncaught JS exception).
 FunctionError ToFunctionError(const absl::Status& status) {
+  if (IsUncaughtJsError(status)) return FunctionError{std::string(status.message()), ConvexErrorData(status)};
   if (std::optional<Value> data = ConvexErrorData(status); data.has_value()) {
     return FunctionError{absl::StrCat("Uncaught ConvexError: ", status.message()), data};
   }
@@ -306,9 +307,13 @@ absl::Status Runner::CheckEnvironmentVariable(std::string_view name, std::string
   return absl::OkStatus();
 }
 
+void Runner::AddEnvironmentListener(std::function<void()> listener) {
+  env_listeners_.push_back(std::move(listener));
+}
+
 absl::Status Runner::SetEnv(std::string_view name, std::string_view value) {
   CVX_RETURN_IF_ERROR(CheckEnvironmentVariable(name, value));
-  return CommitWithRetries(*db_, [&](Transaction& txn) -> absl::Status {
+  absl::Status s = CommitWithRetries(*db_, [&](Transaction& txn) -> absl::Status {
     CVX_ASSIGN_OR_RETURN(std::vector<Document> rows, EnvironmentRows(&txn));
     Object row{{"name", Value::String(std::string(name))},
                {"value", Value::String(std::string(value))}};
@@ -322,16 +327,20 @@ absl::Status Runner::SetEnv(std::string_view name, std::string_view value) {
     if (!replaced) CVX_RETURN_IF_ERROR(txn.Insert(kEnvironmentTable, row).status());
     return absl::OkStatus();
   }, "set the environment variable");
+  if (s.ok()) for (const auto& l : env_listeners_) l();
+  return s;
 }
 
 absl::Status Runner::RemoveEnv(std::string_view name) {
-  return CommitWithRetries(*db_, [&](Transaction& txn) -> absl::Status {
+  absl::Status s = CommitWithRetries(*db_, [&](Transaction& txn) -> absl::Status {
     CVX_ASSIGN_OR_RETURN(std::vector<Document> rows, EnvironmentRows(&txn));
     for (const Document& d : rows) {
       if (d.fields.at("name").string() == name) CVX_RETURN_IF_ERROR(txn.Delete(d.id));
     }
     return absl::OkStatus();
   }, "remove the environment variable");
+  if (s.ok()) for (const auto& l : env_listeners_) l();
+  return s;
 }
 
 absl::StatusOr<std::map<std::string, std::string>> Runner::ListEnv() {

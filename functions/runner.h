@@ -128,6 +128,9 @@ class Runner {
   [[nodiscard]] absl::Status SetEnv(std::string_view name, std::string_view value);
   [[nodiscard]] absl::Status RemoveEnv(std::string_view name);
   [[nodiscard]] absl::StatusOr<std::map<std::string, std::string>> ListEnv();
+  // Called after SetEnv or RemoveEnv committed (e.g. to restart workers whose process.env
+  // is now stale). Register before serving.
+  void AddEnvironmentListener(std::function<void()> listener);
   // Reads within `txn` (recording the read), or in a fresh snapshot when txn is null.
   std::optional<std::string> GetEnv(Transaction* txn, std::string_view name);
 
@@ -144,6 +147,7 @@ class Runner {
   std::shared_ptr<const App> app_ ABSL_GUARDED_BY(app_mu_);
   Database* db_;
   RunnerOptions options_;
+  std::vector<std::function<void()>> env_listeners_;
   std::atomic<uint64_t> occ_retries_{0};
   std::atomic<uint64_t> executions_{0};
 };

@@ -103,6 +103,13 @@ void SyncSession::OnCommit(const std::shared_ptr<const CommitInfo>& commit) {
   OnStrand([this] { Transition(false, 0); });
 }
 
+void SyncSession::OnCodeChange() {
+  OnStrand([this] {
+    for (auto& [query_id, sub] : queries_) sub.fresh = true;
+    Transition(false, 0);
+  });
+}
+
 void SyncSession::OnClosed() {
   OnStrand([this] { closed_ = true; });
   hub_->Remove(this);
@@ -381,7 +388,9 @@ void SyncSession::Transition(bool force, uint64_t min_ts) {
     for (auto& [query_id, sub] : queries_) {
       bool needed = sub.fresh || identity_changed_ || written(sub);
       if (!needed) continue;
-      std::shared_ptr<const SyncHub::CachedQuery> entry = hub_->Cached(ts, sub.cache_key);
+      // Results are shared per code version: a push must not serve a result of the old code.
+      std::string key = absl::StrCat(sub.cache_key, "\n#", hub_->code_generation());
+      std::shared_ptr<const SyncHub::CachedQuery> entry = hub_->Cached(ts, key);
       if (entry == nullptr) {
         CallOptions options;
         options.identity = identity_;
@@ -416,7 +425,7 @@ void SyncSession::Transition(bool force, uint64_t min_ts) {
         fresh->hash = fingerprint.empty() ? absl::HashOf(json) : absl::HashOf(fingerprint);
         fresh->fields_json = json.substr(1, json.size() - 2);  // drop the braces
         entry = fresh;
-        hub_->Cache(ts, sub.cache_key, entry);
+        hub_->Cache(ts, key, entry);
       }
       if (entry->result.ok()) {
         sub.read_set = entry->result->read_set;
@@ -508,6 +517,12 @@ void SyncHub::Add(const std::shared_ptr<SyncSession>& session) {
 void SyncHub::Remove(const SyncSession* session) {
   std::lock_guard<std::mutex> lock(mu_);
   sessions_.erase(session);
+}
+
+void SyncHub::CodeChanged() {
+  code_generation_.fetch_add(1);
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [key, session] : sessions_) session->OnCodeChange();
 }
 
 }  // namespace cvx

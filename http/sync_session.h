@@ -20,6 +20,7 @@
 #ifndef CVX_HTTP_SYNC_SESSION_H_
 #define CVX_HTTP_SYNC_SESSION_H_
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -58,6 +59,8 @@ class SyncSession : public std::enable_shared_from_this<SyncSession> {
   void OnCommit(const std::shared_ptr<const CommitInfo>& commit);
   // Called by the transport when the socket is gone.
   void OnClosed();
+  // Called by the hub when the served code changed (a push): every query runs again.
+  void OnCodeChange();
 
  private:
   struct Subscription {
@@ -131,6 +134,10 @@ class SyncHub {
   ~SyncHub();
   void Add(const std::shared_ptr<SyncSession>& session);
   void Remove(const SyncSession* session);
+  // The served code changed (a push finished): results of the old code are no longer
+  // shared, and every live subscription runs again (its result may change).
+  void CodeChanged();
+  uint64_t code_generation() const { return code_generation_.load(); }
 
   // A query result as sessions send it: the result, and the modification's JSON fields
   // other than queryId, serialized once.
@@ -150,6 +157,7 @@ class SyncHub {
   uint64_t cache_ts_ = 0;                                                // guarded by cache_mu_
   std::map<std::string, std::shared_ptr<const CachedQuery>> cache_;      // guarded by cache_mu_
 
+  std::atomic<uint64_t> code_generation_{0};
   Database* db_;
   int listener_ = -1;
   std::mutex mu_;

@@ -38,6 +38,7 @@
 #include "http/api.h"
 #include "http/cli_api.h"
 #include "http/push_api.h"
+#include "functions/js/js_runtime.h"
 #include "functions/js/push.h"
 #include "http/fetch.h"
 #include "http/server.h"
@@ -684,28 +685,33 @@ int Dev(const App& app, int argc, char** argv) {
     memory_code_root = std::make_unique<TempDir>("convexlite-code");
     code_root = memory_code_root->path();
   }
-  js::PushOptions push_options;
-  push_options.store_root = code_root;
+  js::TypeScriptOptions ts_options;
+  ts_options.code_root = code_root;
   if (absl::StatusOr<js::NodeRuntime> node = js::NodeRuntime::Find(flags.node); node.ok()) {
-    push_options.node = *node;
+    ts_options.node = *node;
   } else if (!flags.node.empty()) {
     std::fprintf(stderr, "convexlite dev: %s\n", std::string(node.status().message()).c_str());
     return 1;
   } else {
-    push_options.node_error = node.status();
+    ts_options.node_error = node.status();
   }
-  push_options.environment = [&runner, &site_url, &api_port]() {
+  ts_options.environment = [&runner, &site_url, &api_port]() {
     std::map<std::string, std::string> env = runner.ListEnv().value_or(std::map<std::string, std::string>{});
     env["CONVEX_SITE_URL"] = site_url();
     env["CONVEX_CLOUD_URL"] = "http://127.0.0.1:" + std::to_string(api_port.load());
     return env;
   };
-  auto push = std::make_shared<js::PushService>(&runner, &base, js::NotYetRunnableInvoker(),
-                                                std::move(push_options));
-  if (absl::Status s = push->Init(); !s.ok()) {
-    std::fprintf(stderr, "convexlite dev: %s\n", std::string(s.message()).c_str());
+  // A finished push re-runs every live subscription (the hub exists once serving starts).
+  std::atomic<SyncHub*> live_hub{nullptr};
+  ts_options.on_switch = [&live_hub] {
+    if (SyncHub* h = live_hub.load()) h->CodeChanged();
+  };
+  absl::StatusOr<js::TypeScriptSupport> typescript = js::StartTypeScript(&runner, &base, std::move(ts_options));
+  if (!typescript.ok()) {
+    std::fprintf(stderr, "convexlite dev: %s\n", std::string(typescript.status().message()).c_str());
     return 1;
   }
+  std::shared_ptr<js::PushService> push = typescript->push;
   if (absl::Status s = ApplySchema(**db, runner.app()->schema()); !s.ok()) {
     std::fprintf(stderr, "convexlite dev: the schema cannot be applied: %s\n",
                  std::string(s.message()).c_str());
@@ -726,6 +732,7 @@ int Dev(const App& app, int argc, char** argv) {
     return 1;
   }
   SyncHub hub(db->get());
+  live_hub = &hub;
   boost::asio::thread_pool sync_pool(4);
   auto resolve = [&](const std::string& field) {
     return ResolveProviderField(field, site_url(), [&](const std::string& name) {
@@ -819,6 +826,7 @@ int Dev(const App& app, int argc, char** argv) {
   std::printf("convexlite dev: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
   std::fflush(stdout);
   server.Stop();
+  live_hub = nullptr;
   jobs.Stop();
   {
     std::lock_guard<std::mutex> lock(maintenance_mu);

@@ -160,12 +160,20 @@ absl::StatusOr<LocalBackend> OpenLocal(const App& app, const std::string& data) 
   out.runner = std::make_unique<Runner>(&app, out.db.get(), runner_options);
   // A pushed version's tables and indexes belong to the schema too (applying the built-in
   // schema alone would drop their indexes).
-  js::PushOptions push_options;
-  push_options.store_root = data + "/functions";
-  push_options.node_error = absl::FailedPreconditionError("local commands do not accept pushes");
-  out.push = std::make_shared<js::PushService>(out.runner.get(), &app, js::NotYetRunnableInvoker(),
-                                               std::move(push_options));
-  if (absl::Status s = out.push->Init(); !s.ok()) return s;
+  js::TypeScriptOptions ts_options;
+  ts_options.code_root = data + "/functions";
+  if (absl::StatusOr<js::NodeRuntime> node = js::NodeRuntime::Find(); node.ok()) ts_options.node = *node;
+  else ts_options.node_error = node.status();
+  Runner* runner = out.runner.get();
+  ts_options.environment = [runner] {
+    std::map<std::string, std::string> env = runner->ListEnv().value_or(std::map<std::string, std::string>{});
+    env["CONVEX_SITE_URL"] = "http://127.0.0.1:3211";
+    env["CONVEX_CLOUD_URL"] = "http://127.0.0.1:3210";
+    return env;
+  };
+  absl::StatusOr<js::TypeScriptSupport> typescript = js::StartTypeScript(runner, &app, std::move(ts_options));
+  if (!typescript.ok()) return typescript.status();
+  out.typescript = *std::move(typescript);
   if (absl::Status s = ApplySchema(*out.db, out.runner->app()->schema()); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("the schema cannot be applied: ", s.message()));
   }

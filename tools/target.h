@@ -19,6 +19,7 @@
 #include "engine/database.h"
 #include "engine/value/value.h"
 #include "functions/app.h"
+#include "functions/js/js_runtime.h"
 #include "functions/js/push.h"
 #include "functions/runner.h"
 
@@ -58,8 +59,9 @@ struct Target {
 struct LocalBackend {
   std::unique_ptr<Database> db;
   std::unique_ptr<Runner> runner;
-  // The data directory's pushed TypeScript version (if any), on top of `app`.
-  std::shared_ptr<js::PushService> push;
+  // The data directory's pushed TypeScript version (if any), on top of `app`, and the
+  // runtime that runs it.
+  js::TypeScriptSupport typescript;
 };
 [[nodiscard]] absl::StatusOr<LocalBackend> OpenLocal(const App& app, const std::string& data);
 // For commands that only read (data, export, env get/list/remove): kNotFound with a clear

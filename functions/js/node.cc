@@ -58,34 +58,9 @@ absl::StatusOr<NodeOutput> Spawn(const std::vector<std::string>& argv,
   if (!in.Open() || !answer.Open() || !err.Open()) {
     return absl::UnavailableError(absl::StrCat("cannot create pipes: ", std::strerror(errno)));
   }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in.fds[0], 0);
-  posix_spawn_file_actions_adddup2(&actions, answer.fds[1], 3);
-  posix_spawn_file_actions_adddup2(&actions, err.fds[1], 2);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  std::vector<std::string> env_lines;
-  for (const auto& [k, v] : env) env_lines.push_back(absl::StrCat(k, "=", v));
-  std::vector<char*> envp;
-  for (std::string& line : env_lines) envp.push_back(line.data());
-  envp.push_back(nullptr);
-  // The child must not inherit blocked signals from the server's threads.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-  pid_t pid = 0;
-  int rc = ::posix_spawn(&pid, argv[0].c_str(), &actions, &attr, args.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) {
-    return absl::UnavailableError(absl::StrCat("cannot start ", argv[0], ": ", std::strerror(rc)));
-  }
+  absl::StatusOr<int> spawned = SpawnProcess(argv, env, {{0, in.fds[0]}, {3, answer.fds[1]}, {2, err.fds[1]}});
+  if (!spawned.ok()) return spawned.status();
+  pid_t pid = *spawned;
   in.CloseRead();
   answer.CloseWrite();
   err.CloseWrite();
@@ -136,6 +111,57 @@ absl::StatusOr<NodeOutput> Spawn(const std::vector<std::string>& argv,
 }
 
 }  // namespace
+
+absl::StatusOr<int> SpawnProcess(const std::vector<std::string>& argv,
+                                 const std::map<std::string, std::string>& env,
+                                 const std::vector<std::pair<int, int>>& fds) {
+  // Sources are first copied above every target, so a dup2 never lands on a source that a
+  // later dup2 still needs, and never is a no-op that would keep FD_CLOEXEC.
+  std::vector<int> high;
+  for (const auto& [child, parent] : fds) {
+    int copy = ::fcntl(parent, F_DUPFD_CLOEXEC, 64);
+    if (copy < 0) {
+      for (int h : high) ::close(h);
+      return absl::UnavailableError(absl::StrCat("cannot duplicate a pipe: ", std::strerror(errno)));
+    }
+    high.push_back(copy);
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  bool has_stdin = false, has_stdout = false;
+  for (size_t i = 0; i < fds.size(); ++i) {
+    int child = fds[i].first;
+    posix_spawn_file_actions_adddup2(&actions, high[i], child);
+    has_stdin = has_stdin || child == 0;
+    has_stdout = has_stdout || child == 1;
+  }
+  if (!has_stdin) posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  if (!has_stdout) posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<std::string> env_lines;
+  for (const auto& [k, v] : env) env_lines.push_back(absl::StrCat(k, "=", v));
+  std::vector<char*> envp;
+  for (std::string& line : env_lines) envp.push_back(line.data());
+  envp.push_back(nullptr);
+  // The child must not inherit blocked signals from the server's threads.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  pid_t pid = 0;
+  int rc = ::posix_spawn(&pid, argv[0].c_str(), &actions, &attr, args.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  for (int h : high) ::close(h);
+  if (rc != 0) {
+    return absl::UnavailableError(absl::StrCat("cannot start ", argv[0], ": ", std::strerror(rc)));
+  }
+  return pid;
+}
 
 absl::StatusOr<NodeRuntime> NodeRuntime::Find(const std::string& path) {
   // A child that exits before reading all of its stdin must not kill the server with

@@ -29,6 +29,13 @@ struct NodeOutput {
   bool timed_out = false;
 };
 
+// Starts `argv` with exactly `env` as its environment. `fds` maps child fds to parent fds
+// (dup2'd into place; the parent's copies stay open); stdin and stdout are /dev/null unless
+// mapped; stderr is the parent's unless mapped. The child's signal mask is cleared.
+[[nodiscard]] absl::StatusOr<int> SpawnProcess(const std::vector<std::string>& argv,
+                                               const std::map<std::string, std::string>& env,
+                                               const std::vector<std::pair<int, int>>& fds);
+
 class NodeRuntime {
  public:
   // Finds Node: `path` when given (a file, or a name looked up on PATH), else `node` on

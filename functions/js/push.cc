@@ -194,7 +194,7 @@ absl::Status PushService::Init() {
   if (absl::Status s = Compile(*version); !s.ok()) {
     return Annotate(s, "the stored code version cannot be compiled");
   }
-  CVX_RETURN_IF_ERROR(store_->Materialize(version->modules).status());
+  CVX_ASSIGN_OR_RETURN(version->dir, store_->Materialize(version->modules));
   return Activate(version);
 }
 
@@ -359,6 +359,7 @@ absl::StatusOr<std::shared_ptr<PushService::Pending>> PushService::Prepare(std::
   version->modules = refs;
   version->id = VersionId(refs);
   CVX_ASSIGN_OR_RETURN(std::string dir, store_->Materialize(refs));
+  version->dir = dir;
   CVX_RETURN_IF_ERROR(Analyze(*version, dir));
   CVX_RETURN_IF_ERROR(Compile(*version));
   auto pending = std::make_shared<Pending>();

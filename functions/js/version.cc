@@ -174,6 +174,15 @@ absl::Status CompileAuth(CodeVersion& version) {
 
 }  // namespace
 
+std::vector<std::string> CodeVersion::EntryModules() const {
+  std::vector<std::string> out;
+  for (const ModuleRef& m : modules) {
+    if (m.path == "schema.js" || m.path == "auth.config.js" || absl::StartsWith(m.path, "_deps/")) continue;
+    out.push_back(m.path);
+  }
+  return out;
+}
+
 absl::Status Compile(CodeVersion& version) {
   version.functions.clear();
   version.http_routes.clear();
@@ -196,10 +205,17 @@ absl::Status Compile(CodeVersion& version) {
 namespace {
 class NotYetRunnable : public JsInvoker {
  public:
-  absl::StatusOr<Value> Query(const AnalyzedFunction& fn, QueryCtx&, const Object&) override { return Fail(fn); }
-  absl::StatusOr<Value> Mutation(const AnalyzedFunction& fn, MutationCtx&, const Object&) override { return Fail(fn); }
-  absl::StatusOr<Value> Action(const AnalyzedFunction& fn, ActionCtx&, const Object&) override { return Fail(fn); }
-  absl::StatusOr<HttpActionResponse> Http(const HttpRoute& route, ActionCtx&, const HttpActionRequest&) override {
+  absl::StatusOr<Value> Query(const CodeVersion&, const AnalyzedFunction& fn, QueryCtx&, const Object&) override {
+    return Fail(fn);
+  }
+  absl::StatusOr<Value> Mutation(const CodeVersion&, const AnalyzedFunction& fn, MutationCtx&, const Object&) override {
+    return Fail(fn);
+  }
+  absl::StatusOr<Value> Action(const CodeVersion&, const AnalyzedFunction& fn, ActionCtx&, const Object&) override {
+    return Fail(fn);
+  }
+  absl::StatusOr<HttpActionResponse> Http(const CodeVersion&, const HttpRoute& route, ActionCtx&,
+                                          const HttpActionRequest&) override {
     return Fail(absl::StrCat("The HTTP action ", route.method, " ", route.path));
   }
 
@@ -248,7 +264,7 @@ absl::StatusOr<std::shared_ptr<const App>> MergeApp(const App& base,
     switch (fn.type) {
       case FunctionType::kQuery: {
         QueryHandler h = [version, invoker, f](QueryCtx& ctx, const Object& args) {
-          return invoker->Query(*f, ctx, args);
+          return invoker->Query(*version, *f, ctx, args);
         };
         if (fn.visibility == Visibility::kPublic) app->Query(fn.path, fn.args, h, fn.returns);
         else app->InternalQuery(fn.path, fn.args, h, fn.returns);
@@ -256,7 +272,7 @@ absl::StatusOr<std::shared_ptr<const App>> MergeApp(const App& base,
       }
       case FunctionType::kMutation: {
         MutationHandler h = [version, invoker, f](MutationCtx& ctx, const Object& args) {
-          return invoker->Mutation(*f, ctx, args);
+          return invoker->Mutation(*version, *f, ctx, args);
         };
         if (fn.visibility == Visibility::kPublic) app->Mutation(fn.path, fn.args, h, fn.returns);
         else app->InternalMutation(fn.path, fn.args, h, fn.returns);
@@ -264,7 +280,7 @@ absl::StatusOr<std::shared_ptr<const App>> MergeApp(const App& base,
       }
       case FunctionType::kAction: {
         ActionHandler h = [version, invoker, f](ActionCtx& ctx, const Object& args) {
-          return invoker->Action(*f, ctx, args);
+          return invoker->Action(*version, *f, ctx, args);
         };
         if (fn.visibility == Visibility::kPublic) app->Action(fn.path, fn.args, h, fn.returns);
         else app->InternalAction(fn.path, fn.args, h, fn.returns);
@@ -294,7 +310,7 @@ absl::StatusOr<std::shared_ptr<const App>> MergeApp(const App& base,
     }
     HttpRoute r = route;
     HttpActionHandler h = [version, invoker, r](ActionCtx& ctx, const HttpActionRequest& request) {
-      return invoker->Http(r, ctx, request);
+      return invoker->Http(*version, r, ctx, request);
     };
     if (prefix) app->http().RoutePrefix(route.method, path, std::move(h));
     else app->http().Route(route.method, path, std::move(h));

@@ -51,6 +51,7 @@ struct CodeVersion {
   std::optional<std::string> schema_json;
   std::optional<std::string> auth_config_json;
   double pushed_at_ms = 0;
+  std::string dir;  // where the store laid the version out (ModuleStore::Materialize)
 
   // Compiled.
   std::vector<AnalyzedFunction> functions;
@@ -58,6 +59,10 @@ struct CodeVersion {
   std::optional<std::string> crons_json;
   std::optional<SchemaDefinition> schema;
   std::vector<AuthProvider> auth_providers;
+
+  // The modules a worker imports: every runtime module but _deps/ chunks, schema.js and
+  // auth.config.js.
+  std::vector<std::string> EntryModules() const;
 };
 
 // Compiles the text fields of `version` into the rest. kInvalidArgument with Convex's
@@ -69,13 +74,15 @@ struct CodeVersion {
 // against the call's context. The Runner calls it like a C++ handler.
 struct JsInvoker {
   virtual ~JsInvoker() = default;
-  virtual absl::StatusOr<Value> Query(const AnalyzedFunction& fn, QueryCtx& ctx, const Object& args) = 0;
-  virtual absl::StatusOr<Value> Mutation(const AnalyzedFunction& fn, MutationCtx& ctx,
-                                         const Object& args) = 0;
-  virtual absl::StatusOr<Value> Action(const AnalyzedFunction& fn, ActionCtx& ctx, const Object& args) = 0;
+  virtual absl::StatusOr<Value> Query(const CodeVersion& version, const AnalyzedFunction& fn,
+                                      QueryCtx& ctx, const Object& args) = 0;
+  virtual absl::StatusOr<Value> Mutation(const CodeVersion& version, const AnalyzedFunction& fn,
+                                         MutationCtx& ctx, const Object& args) = 0;
+  virtual absl::StatusOr<Value> Action(const CodeVersion& version, const AnalyzedFunction& fn,
+                                       ActionCtx& ctx, const Object& args) = 0;
   // An HTTP action routed by http.js's router (`route` is the matched route).
-  virtual absl::StatusOr<HttpActionResponse> Http(const HttpRoute& route, ActionCtx& ctx,
-                                                  const HttpActionRequest& request) = 0;
+  virtual absl::StatusOr<HttpActionResponse> Http(const CodeVersion& version, const HttpRoute& route,
+                                                  ActionCtx& ctx, const HttpActionRequest& request) = 0;
 };
 
 // The invoker of this slice: every call fails with a clear error (running the functions

@@ -4,43 +4,10 @@
 // incremental pushes, restarts, auth.config env vars, and path conflicts with a C++ app.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, unlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { writeFileSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
 import { ADMIN_KEY, startServer } from "./server.mjs";
-
-const here = dirname(fileURLToPath(import.meta.url));
-const example = join(here, "..", "..", "docs", "examples", "ts-app");
-const projects = [];
-
-// A fresh copy of the example app (or of `files` alone), with the compat suite's convex package.
-function makeProject(files = null) {
-  const dir = mkdtempSync(join(tmpdir(), "cvx-ts-app-"));
-  projects.push(dir);
-  if (files === null) {
-    cpSync(example, dir, { recursive: true });
-  } else {
-    writeFileSync(join(dir, "package.json"), '{"name":"app","private":true,"type":"module","dependencies":{"convex":"1.48.0"}}');
-    for (const [name, text] of Object.entries(files)) {
-      mkdirSync(dirname(join(dir, name)), { recursive: true });
-      writeFileSync(join(dir, name), text);
-    }
-  }
-  rmSync(join(dir, "node_modules"), { recursive: true, force: true });
-  mkdirSync(join(dir, "node_modules"));
-  symlinkSync(join(here, "node_modules", "convex"), join(dir, "node_modules", "convex"));
-  return dir;
-}
-
-const npx = (server, project, ...args) =>
-  spawnSync(process.execPath, [join(here, "node_modules", "convex", "bin", "main.js"), ...args], {
-    cwd: project, encoding: "utf8", timeout: 120000,
-    env: { ...process.env, CONVEX_SELF_HOSTED_URL: server.url, CONVEX_SELF_HOSTED_ADMIN_KEY: ADMIN_KEY,
-           CONVEX_DEPLOYMENT: "", CI: "1" },
-  });
-const deploy = (server, project) => npx(server, project, "deploy", "--typecheck", "disable");
+import { deploy, makeProject, npx, removeProjects } from "./ts_project.mjs";
 
 async function post(server, path, body = {}) {
   const r = await fetch(server.url + path, {
@@ -62,7 +29,7 @@ let server;
 before(async () => { server = await startServer(["--empty"]); });
 after(async () => {
   await server?.stop();
-  for (const p of projects) rmSync(p, { recursive: true, force: true });
+  removeProjects();
 });
 
 test("convexlite dev --empty prints the two variables the CLI needs", async () => {

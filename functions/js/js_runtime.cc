@@ -1,0 +1,130 @@
+#include "functions/js/js_runtime.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "engine/base/error.h"
+#include "engine/base/status_macros.h"
+#include "engine/value/json.h"
+#include "functions/errors.h"
+#include "functions/function_path.h"
+#include "functions/js/push.h"
+#include "functions/js/runtime_files.h"
+#include "functions/js/syscalls.h"
+
+namespace cvx::js {
+
+JsRuntime::JsRuntime(JsRuntimeOptions options) : options_(std::move(options)) {}
+
+void JsRuntime::EnvironmentChanged() {
+  absl::MutexLock lock(&mu_);
+  ++env_generation_;
+}
+
+uint64_t JsRuntime::workers_started() const {
+  absl::MutexLock lock(&mu_);
+  return retired_started_ + (pool_ ? pool_->workers_started() : 0);
+}
+
+absl::StatusOr<std::shared_ptr<WorkerPool>> JsRuntime::PoolFor(const CodeVersion& version) {
+  if (!options_.node) return options_.node_error;
+  absl::MutexLock lock(&mu_);
+  std::string key = absl::StrCat(version.id, "/", env_generation_);
+  if (pool_ != nullptr && pool_key_ == key) return pool_;
+  WorkerConfig config{*options_.node, options_.runtime_dir, version.dir, version.EntryModules(),
+                      options_.environment ? options_.environment() : std::map<std::string, std::string>{},
+                      options_.max_old_space_mb};
+  if (pool_) retired_started_ += pool_->workers_started();
+  // The old pool stays alive while calls that hold it run, then stops its workers.
+  pool_ = std::make_shared<WorkerPool>(std::move(config), options_.workers_per_version);
+  pool_key_ = key;
+  return pool_;
+}
+
+absl::StatusOr<Value> JsRuntime::Run(const CodeVersion& version, const AnalyzedFunction& fn, ContextBase& ctx,
+                                     const Object& args, const char* udf, SyscallHandler& handler) {
+  CVX_ASSIGN_OR_RETURN(std::shared_ptr<WorkerPool> pool, PoolFor(version));
+  InvokeRequest request;
+  request.udf = udf;
+  request.module = fn.module;
+  request.function = fn.name;
+  request.args_json = absl::StrCat("[", ToConvexJson(Value::FromObject(args)), "]");
+  // The worker's seeded randomness comes from the execution's own generator, so a re-run
+  // of the same attempt draws the same numbers.
+  std::string seed;
+  for (int i = 0; i < 4; ++i) {
+    uint64_t bits = static_cast<uint64_t>(ctx.Random() * 9007199254740992.0);
+    for (int b = 0; b < 8; ++b) seed.push_back(static_cast<char>((bits >> (8 * b)) & 0xff));
+  }
+  request.seed = Base64Encode(seed);
+  request.now_ms = ctx.Now();
+  request.user_time_limit =
+      std::string_view(udf) == "action" ? options_.action_time_limit : options_.query_mutation_time_limit;
+  CVX_ASSIGN_OR_RETURN(InvokeOutcome outcome, pool->Invoke(request, handler));
+  ctx.execution_state()->AppendLogLines(std::move(outcome.log_lines));
+  if (!outcome.ok) {
+    std::optional<Value> data;
+    if (outcome.error_data_json) {
+      absl::StatusOr<Value> parsed = ParseConvexJson(*outcome.error_data_json);
+      if (parsed.ok()) data = *std::move(parsed);
+    }
+    return UncaughtJsError(outcome.error_message, std::move(data));
+  }
+  absl::StatusOr<Value> value = ParseConvexJson(outcome.value_json);
+  if (!value.ok()) {
+    return UncaughtJsError(absl::StrCat(FunctionPathWithJs(fn.path), " returned a value that is not a Convex value: ",
+                                        value.status().message()),
+                           std::nullopt);
+  }
+  return value;
+}
+
+absl::StatusOr<Value> JsRuntime::Query(const CodeVersion& version, const AnalyzedFunction& fn, QueryCtx& ctx,
+                                       const Object& args) {
+  UdfSyscalls handler(&ctx, fn.path);
+  return Run(version, fn, ctx, args, "query", handler);
+}
+
+absl::StatusOr<Value> JsRuntime::Mutation(const CodeVersion& version, const AnalyzedFunction& fn,
+                                          MutationCtx& ctx, const Object& args) {
+  UdfSyscalls handler(&ctx, fn.path);
+  return Run(version, fn, ctx, args, "mutation", handler);
+}
+
+absl::StatusOr<Value> JsRuntime::Action(const CodeVersion&, const AnalyzedFunction& fn, ActionCtx&,
+                                        const Object&) {
+  return MakeError(absl::StatusCode::kUnimplemented, "NotSupported",
+                   absl::StrCat(FunctionPathWithJs(fn.path),
+                                " is a TypeScript action; convexlite runs TypeScript queries and "
+                                "mutations, not actions yet"));
+}
+
+absl::StatusOr<HttpActionResponse> JsRuntime::Http(const CodeVersion&, const HttpRoute& route, ActionCtx&,
+                                                   const HttpActionRequest&) {
+  return MakeError(absl::StatusCode::kUnimplemented, "NotSupported",
+                   absl::StrCat("The HTTP action ", route.method, " ", route.path,
+                                " is TypeScript; convexlite does not run TypeScript HTTP actions yet"));
+}
+
+absl::StatusOr<TypeScriptSupport> StartTypeScript(Runner* runner, const App* base, TypeScriptOptions options) {
+  CVX_ASSIGN_OR_RETURN(std::string runtime_dir, InstallRuntime(options.code_root));
+  JsRuntimeOptions runtime_options;
+  runtime_options.node = options.node;
+  runtime_options.node_error = options.node_error;
+  runtime_options.runtime_dir = runtime_dir;
+  runtime_options.environment = options.environment;
+  TypeScriptSupport out;
+  out.runtime = std::make_shared<JsRuntime>(std::move(runtime_options));
+  runner->AddEnvironmentListener([runtime = out.runtime] { runtime->EnvironmentChanged(); });
+  PushOptions push_options;
+  push_options.store_root = options.code_root;
+  push_options.node = options.node;
+  push_options.node_error = options.node_error;
+  push_options.environment = options.environment;
+  push_options.on_switch = options.on_switch;
+  out.push = std::make_shared<PushService>(runner, base, out.runtime, std::move(push_options));
+  CVX_RETURN_IF_ERROR(out.push->Init());
+  return out;
+}
+
+}  // namespace cvx::js

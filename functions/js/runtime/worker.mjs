@@ -1,0 +1,87 @@
+// A long-lived worker: runs the functions of one code version for the engine.
+//
+//   node <permission flags> worker.mjs        fds: 3 in, 4 out, 5 sync replies (frames.mjs)
+//
+//   engine: {t:"init", dir, modules, env, seed, nowMs}   -> worker: {t:"ready"} | {t:"failed", message}
+//   engine: {t:"invoke", rid, udf, module, fn, args, seed, now}
+//   worker: {t:"sys", rid, sid, op, args} ... engine: {t:"ret", sid, ok | err}
+//   worker: {t:"sync", rid, op, args}    ... engine (fd 5): {ok | err}
+//   worker: {t:"done", rid, ok, logs} | {t:"done", rid, err: {message, data?}, logs}
+//
+// Every module is imported once, at init, in the import phase (import_phase.mjs); the
+// functions then run with the per-call globals of call_context.mjs.
+
+import fs from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { calls, installGlobals, newCall } from "./call_context.mjs";
+import { deliver, forgetCall, installConvexGlobal } from "./convex_global.mjs";
+import { uncaughtText, describeError } from "./errors.mjs";
+import { FrameReader, writeFrame } from "./frames.mjs";
+import { installImportPhase } from "./import_phase.mjs";
+import { seedWords } from "./rng.mjs";
+import { FrameMapper } from "./source_maps.mjs";
+
+const TO_ENGINE = 4;
+const namespaces = new Map();
+let mapper = null;
+
+async function init(frame) {
+  // The import phase: the deployment's env, a frozen clock, seeded randomness.
+  installImportPhase({ env: frame.env, seed: seedWords(frame.seed), nowMs: frame.nowMs });
+  const importPhaseDate = globalThis.Date;
+  mapper = new FrameMapper(frame.dir);
+  for (const modulePath of frame.modules) {
+    try {
+      namespaces.set(modulePath, await import(pathToFileURL(path.join(frame.dir, modulePath)).href));
+    } catch (error) {
+      writeFrame(TO_ENGINE, { t: "failed", message: `Failed to analyze ${modulePath}: ${uncaughtText(error, mapper)}` });
+      return;
+    }
+  }
+  void importPhaseDate;
+  installGlobals();
+  installConvexGlobal();
+  writeFrame(TO_ENGINE, { t: "ready" });
+}
+
+/** Convex's text for an uncaught error in a function, and a ConvexError's data. */
+function failure(error) {
+  const { message, frames, data } = describeError(error, mapper);
+  const text = ["Uncaught " + message, ...frames.map((f) => "    at " + f)].join("\n");
+  return data === undefined ? { message: text } : { message: text, data };
+}
+
+async function invoke(frame) {
+  const call = newCall(frame);
+  await calls.run(call, async () => {
+    let result;
+    try {
+      const namespace = namespaces.get(frame.module);
+      const fn = namespace?.[frame.fn];
+      if (!fn) throw new Error(`${frame.module}:${frame.fn} is not exported by this code version`);
+      if (frame.udf === "query") result = { ok: await fn.invokeQuery(frame.args) };
+      else if (frame.udf === "mutation") result = { ok: await fn.invokeMutation(frame.args) };
+      else result = { ok: await fn.invokeAction(String(frame.rid), frame.args) };
+    } catch (error) {
+      result = { err: failure(error) };
+    }
+    forgetCall(frame.rid);
+    writeFrame(TO_ENGINE, { t: "done", rid: frame.rid, logs: call.logs, ...result });
+  });
+}
+
+function main() {
+  // A rejection nobody awaited (libraries start some at import) must not end the worker.
+  process.on("unhandledRejection", () => {});
+  const reader = new FrameReader((frame) => {
+    if (frame.t === "init") void init(frame);
+    else if (frame.t === "invoke") void invoke(frame);
+    else if (frame.t === "ret") deliver(frame);
+  });
+  const input = fs.createReadStream(null, { fd: 3, highWaterMark: 1 << 16 });
+  input.on("data", (chunk) => reader.push(chunk));
+  input.on("end", () => process.exit(0));
+}
+
+main();

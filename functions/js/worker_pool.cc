@@ -1,0 +1,351 @@
+#include "functions/js/worker_pool.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "boost/json.hpp"
+#include "engine/base/error.h"
+#include "engine/base/status_macros.h"
+#include "engine/value/json.h"
+#include "functions/errors.h"
+
+namespace cvx::js {
+namespace json = boost::json;
+namespace {
+
+absl::Status WriteAll(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return absl::UnavailableError(absl::StrCat("worker pipe: ", std::strerror(errno)));
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return absl::OkStatus();
+}
+
+bool ReadAll(int fd, char* out, size_t size) {
+  while (size > 0) {
+    ssize_t n = ::read(fd, out, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    out += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+std::string Frame(const json::object& message) {
+  std::string body = json::serialize(message);
+  std::string frame(4, '\0');
+  uint32_t n = static_cast<uint32_t>(body.size());
+  for (int i = 0; i < 4; ++i) frame[i] = static_cast<char>((n >> (8 * i)) & 0xff);
+  return frame + body;
+}
+
+std::string StringOf(const json::object& o, const char* key) {
+  const json::value* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->get_string()) : "";
+}
+
+// Rust's Duration Debug, as Convex prints limits: "1s", "600s", "1.5s".
+std::string RustDuration(absl::Duration d) {
+  double seconds = absl::ToDoubleSeconds(d);
+  if (seconds == static_cast<double>(static_cast<int64_t>(seconds))) return absl::StrCat(static_cast<int64_t>(seconds), "s");
+  return absl::StrCat(seconds, "s");
+}
+
+std::atomic<int64_t> next_rid{1};
+
+}  // namespace
+
+// One Node process running runtime/worker.mjs.
+class Worker {
+ public:
+  struct Call {
+    absl::Mutex mu;
+    std::deque<json::object> inbox ABSL_GUARDED_BY(mu);
+    bool dead ABSL_GUARDED_BY(mu) = false;
+  };
+
+  static absl::StatusOr<std::shared_ptr<Worker>> Start(const WorkerConfig& config) {
+    int to_worker[2], from_worker[2], sync_to_worker[2];
+    if (::pipe2(to_worker, O_CLOEXEC) != 0) return absl::UnavailableError("cannot create a pipe");
+    if (::pipe2(from_worker, O_CLOEXEC) != 0) {
+      ::close(to_worker[0]), ::close(to_worker[1]);
+      return absl::UnavailableError("cannot create a pipe");
+    }
+    if (::pipe2(sync_to_worker, O_CLOEXEC) != 0) {
+      for (int fd : {to_worker[0], to_worker[1], from_worker[0], from_worker[1]}) ::close(fd);
+      return absl::UnavailableError("cannot create a pipe");
+    }
+    std::vector<std::string> argv = {config.node.path()};
+    for (std::string& f : config.node.PermissionFlags({config.version_dir, config.runtime_dir})) argv.push_back(f);
+    argv.push_back(absl::StrCat("--max-old-space-size=", config.max_old_space_mb));
+    argv.push_back(config.runtime_dir + "/worker.mjs");
+    absl::StatusOr<int> pid = SpawnProcess(argv, {}, {{3, to_worker[0]}, {4, from_worker[1]}, {5, sync_to_worker[0]}});
+    ::close(to_worker[0]);
+    ::close(from_worker[1]);
+    ::close(sync_to_worker[0]);
+    if (!pid.ok()) {
+      ::close(to_worker[1]), ::close(from_worker[0]), ::close(sync_to_worker[1]);
+      return pid.status();
+    }
+    auto worker = std::shared_ptr<Worker>(new Worker(*pid, to_worker[1], from_worker[0], sync_to_worker[1]));
+    worker->reader_ = std::thread([w = worker.get()] { w->ReadLoop(); });
+    json::array modules;
+    for (const std::string& m : config.modules) modules.push_back(json::value(m));
+    json::object env;
+    for (const auto& [k, v] : config.env) env[k] = v;
+    CVX_RETURN_IF_ERROR(worker->Send(json::object{{"t", "init"}, {"dir", config.version_dir}, {"modules", modules},
+                                                  {"env", env}, {"seed", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="},
+                                                  {"nowMs", absl::ToUnixMillis(absl::Now())}}));
+    absl::MutexLock lock(&worker->mu_);
+    auto replied = [w = worker.get()]() ABSL_SHARED_LOCKS_REQUIRED(w->mu_) {
+      return w->init_reply_.has_value() || w->dead_;
+    };
+    worker->mu_.AwaitWithTimeout(absl::Condition(&replied), config.start_timeout);
+    if (!worker->init_reply_) {
+      return MakeError(absl::StatusCode::kUnavailable, "WorkerFailed",
+                       worker->dead_ ? "the Node worker exited while starting"
+                                     : "the Node worker did not start in time");
+    }
+    if (StringOf(*worker->init_reply_, "t") != "ready") {
+      return MakeError(absl::StatusCode::kUnavailable, "WorkerFailed",
+                       absl::StrCat("Loading the pushed modules encountered the following\n    error:\n",
+                                    StringOf(*worker->init_reply_, "message")));
+    }
+    return worker;
+  }
+
+  ~Worker() {
+    Kill();
+    ::close(to_fd_);
+    ::close(sync_fd_);
+    if (reader_.joinable()) reader_.join();
+    ::close(from_fd_);
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+
+  void Kill() {
+    absl::MutexLock lock(&mu_);
+    if (!killed_) ::kill(pid_, SIGKILL);
+    killed_ = true;
+  }
+
+  bool dead() const {
+    absl::MutexLock lock(&mu_);
+    return dead_ || killed_;
+  }
+  int in_flight() const {
+    absl::MutexLock lock(&mu_);
+    return static_cast<int>(calls_.size());
+  }
+
+  // False when the worker is already dead (the call then fails at once).
+  bool Register(int64_t rid, Call* call) {
+    absl::MutexLock lock(&mu_);
+    if (dead_ || killed_) return false;
+    calls_[rid] = call;
+    return true;
+  }
+  void Unregister(int64_t rid) {
+    absl::MutexLock lock(&mu_);
+    calls_.erase(rid);
+  }
+
+  absl::Status Send(const json::object& message) {
+    absl::MutexLock lock(&write_mu_);
+    return WriteAll(to_fd_, Frame(message));
+  }
+  absl::Status SendSync(const json::object& message) {
+    absl::MutexLock lock(&sync_mu_);
+    return WriteAll(sync_fd_, Frame(message));
+  }
+
+ private:
+  Worker(pid_t pid, int to_fd, int from_fd, int sync_fd)
+      : pid_(pid), to_fd_(to_fd), from_fd_(from_fd), sync_fd_(sync_fd) {}
+
+  void ReadLoop() {
+    for (;;) {
+      char header[4];
+      if (!ReadAll(from_fd_, header, 4)) break;
+      uint32_t size = 0;
+      for (int i = 0; i < 4; ++i) size |= static_cast<uint32_t>(static_cast<unsigned char>(header[i])) << (8 * i);
+      std::string body(size, '\0');
+      if (!ReadAll(from_fd_, body.data(), size)) break;
+      boost::system::error_code ec;
+      json::value v = json::parse(body, ec);
+      if (ec || !v.is_object()) break;  // a worker that speaks garbage is treated as dead
+      json::object frame = std::move(v.get_object());
+      const json::value* rid = frame.if_contains("rid");
+      absl::MutexLock lock(&mu_);
+      if (rid == nullptr || !rid->is_number()) {
+        init_reply_ = std::move(frame);
+        continue;
+      }
+      auto it = calls_.find(rid->to_number<int64_t>());
+      if (it == calls_.end()) continue;
+      absl::MutexLock call_lock(&it->second->mu);
+      it->second->inbox.push_back(std::move(frame));
+    }
+    absl::MutexLock lock(&mu_);
+    dead_ = true;
+    for (auto& [rid, call] : calls_) {
+      absl::MutexLock call_lock(&call->mu);
+      call->dead = true;
+    }
+  }
+
+  const pid_t pid_;
+  const int to_fd_, from_fd_, sync_fd_;
+  std::thread reader_;
+  mutable absl::Mutex mu_;
+  std::map<int64_t, Call*> calls_ ABSL_GUARDED_BY(mu_);
+  bool dead_ ABSL_GUARDED_BY(mu_) = false;
+  bool killed_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<json::object> init_reply_ ABSL_GUARDED_BY(mu_);
+  absl::Mutex write_mu_, sync_mu_;
+};
+
+WorkerPool::WorkerPool(WorkerConfig config, int size) : config_(std::move(config)), size_(std::max(1, size)) {}
+
+WorkerPool::~WorkerPool() {
+  absl::MutexLock lock(&mu_);
+  workers_.clear();
+}
+
+int WorkerPool::live_workers() const {
+  absl::MutexLock lock(&mu_);
+  int n = 0;
+  for (const auto& w : workers_) n += w->dead() ? 0 : 1;
+  return n;
+}
+
+absl::StatusOr<std::shared_ptr<Worker>> WorkerPool::Pick() {
+  absl::MutexLock lock(&mu_);
+  std::erase_if(workers_, [](const std::shared_ptr<Worker>& w) { return w->dead(); });
+  std::shared_ptr<Worker> best;
+  for (const auto& w : workers_) {
+    if (best == nullptr || w->in_flight() < best->in_flight()) best = w;
+  }
+  if (best == nullptr || (best->in_flight() > 0 && static_cast<int>(workers_.size()) < size_)) {
+    absl::StatusOr<std::shared_ptr<Worker>> started = Worker::Start(config_);
+    if (!started.ok()) {
+      if (best != nullptr) return best;
+      return started.status();
+    }
+    started_.fetch_add(1);
+    workers_.push_back(*started);
+    best = *started;
+  }
+  return best;
+}
+
+absl::StatusOr<InvokeOutcome> WorkerPool::Invoke(const InvokeRequest& request, SyscallHandler& handler) {
+  CVX_ASSIGN_OR_RETURN(std::shared_ptr<Worker> worker, Pick());
+  int64_t rid = next_rid.fetch_add(1);
+  Worker::Call call;
+  InvokeOutcome outcome;
+  auto died = [&] {
+    outcome.ok = false;
+    outcome.error_message =
+        "The Node worker running this function exited (it crashed, ran out of memory or was "
+        "killed); nothing the function wrote was kept";
+    return outcome;
+  };
+  if (!worker->Register(rid, &call)) return died();
+  struct Unregister {
+    Worker* w;
+    int64_t rid;
+    ~Unregister() { w->Unregister(rid); }
+  } unregister{worker.get(), rid};
+  absl::Status sent = worker->Send(json::object{{"t", "invoke"}, {"rid", rid}, {"udf", request.udf},
+                                                {"module", request.module}, {"fn", request.function},
+                                                {"args", request.args_json}, {"seed", request.seed},
+                                                {"now", request.now_ms}});
+  if (!sent.ok()) return died();
+  absl::Time start = absl::Now();
+  absl::Duration served;
+  for (;;) {
+    json::object frame;
+    bool dead = false, timed_out = false;
+    {
+      absl::MutexLock lock(&call.mu);
+      auto ready = [&call]() ABSL_SHARED_LOCKS_REQUIRED(call.mu) { return !call.inbox.empty() || call.dead; };
+      absl::Duration left = start + request.user_time_limit + served - absl::Now();
+      if (left > absl::ZeroDuration()) call.mu.AwaitWithTimeout(absl::Condition(&ready), left);
+      if (call.inbox.empty()) {
+        dead = call.dead;
+        timed_out = !dead;
+      } else {
+        frame = std::move(call.inbox.front());
+        call.inbox.pop_front();
+      }
+    }
+    // (The worker's lock is never taken while holding a call's: its reader nests them the
+    // other way.)
+    if (dead) return died();
+    if (timed_out) {
+      worker->Kill();  // synchronous JS cannot be interrupted otherwise
+      outcome.ok = false;
+      outcome.error_message = absl::StrCat("Function execution timed out (maximum duration: ",
+                                           RustDuration(request.user_time_limit), ")");
+      return outcome;
+    }
+    std::string type = StringOf(frame, "t");
+    if (type == "done") {
+      if (const json::value* logs = frame.if_contains("logs"); logs != nullptr && logs->is_array()) {
+        for (const json::value& l : logs->get_array()) {
+          if (l.is_string()) outcome.log_lines.push_back(std::string(l.get_string()));
+        }
+      }
+      if (const json::value* ok = frame.if_contains("ok"); ok != nullptr) {
+        outcome.ok = true;
+        outcome.value_json = ok->is_string() ? std::string(ok->get_string()) : "null";
+      } else {
+        const json::value* err = frame.if_contains("err");
+        outcome.ok = false;
+        if (err != nullptr && err->is_object()) {
+          outcome.error_message = StringOf(err->get_object(), "message");
+          if (const json::value* data = err->get_object().if_contains("data"); data != nullptr && data->is_string()) {
+            outcome.error_data_json = std::string(data->get_string());
+          }
+        }
+      }
+      return outcome;
+    }
+    if (type != "sys" && type != "sync") continue;
+    bool sync = type == "sync";
+    absl::Time t0 = absl::Now();
+    absl::StatusOr<std::string> result = handler.Syscall(StringOf(frame, "op"), StringOf(frame, "args"), sync);
+    served += absl::Now() - t0;
+    json::object reply{{"t", "ret"}};
+    if (!sync) reply["sid"] = frame["sid"];
+    if (result.ok()) {
+      reply["ok"] = *result;
+    } else {
+      json::object err{{"message", std::string(result.status().message())}};
+      if (std::optional<Value> data = ConvexErrorData(result.status())) {
+        boost::system::error_code ec;
+        err["data"] = json::parse(ToConvexJson(*data), ec);
+      }
+      reply["err"] = err;
+    }
+    absl::Status written = sync ? worker->SendSync(reply) : worker->Send(reply);
+    if (!written.ok()) return died();
+  }
+}
+
+}  // namespace cvx::js

@@ -1,0 +1,106 @@
+// File: functions/js/worker_pool.h
+//
+// Node worker processes that run one code version's functions (runtime/worker.mjs), and
+// the frames between them and the engine (docs/design/typescript-apps.md, "Runtime"):
+//
+//   fd 3  engine -> worker: init, invoke, ret          (written under a mutex)
+//   fd 4  worker -> engine: ready, failed, sys, sync, done (one reader thread per worker)
+//   fd 5  engine -> worker: the reply to a `sync` frame
+//
+// A call is an rid. Invoke() sends `invoke`, then serves that call's syscalls on the
+// calling thread (which owns the call's transaction) until `done`. A reader thread routes
+// frames by rid into each call's mailbox and never blocks on the engine.
+//
+// Faults: a call past its user-time limit (wall time minus the time the engine spent
+// serving its syscalls) kills its worker and fails with Convex's "Function execution
+// timed out (maximum duration: 1s)"; a worker that dies fails only its in-flight calls;
+// dead workers are replaced on the next call.
+//
+// Thread safety: Invoke may be called from many threads at once.
+
+#ifndef CVX_FUNCTIONS_JS_WORKER_POOL_H_
+#define CVX_FUNCTIONS_JS_WORKER_POOL_H_
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "functions/js/node.h"
+
+namespace cvx::js {
+
+struct WorkerConfig {
+  NodeRuntime node;
+  std::string runtime_dir;  // where worker.mjs lives
+  std::string version_dir;  // the code version's modules
+  std::vector<std::string> modules;  // imported once at start (module paths)
+  std::map<std::string, std::string> env;  // process.env
+  int max_old_space_mb = 512;
+  absl::Duration start_timeout = absl::Seconds(30);
+};
+
+struct InvokeRequest {
+  std::string udf;  // "query" | "mutation" | "action"
+  std::string module, function;
+  std::string args_json;  // a JSON array of Convex JSON: [args]
+  std::string seed;       // base64 of the call's random seed
+  double now_ms = 0;      // the frozen Date.now() of queries and mutations
+  absl::Duration user_time_limit = absl::Seconds(1);
+};
+
+struct InvokeOutcome {
+  bool ok = false;
+  std::string value_json;  // ok: the Convex JSON the function returned
+  std::string error_message;  // !ok: Convex's text ("Uncaught Error: ...")
+  std::optional<std::string> error_data_json;  // a ConvexError's data
+  std::vector<std::string> log_lines;  // "[LOG] 'text'"
+};
+
+// Serves one call's syscalls, on the thread that called Invoke.
+class SyscallHandler {
+ public:
+  virtual ~SyscallHandler() = default;
+  // `args_json` is the JSON text the library passed. Returns the result as JSON text;
+  // an error becomes an Error the JS can catch (a ConvexError keeps its data).
+  virtual absl::StatusOr<std::string> Syscall(std::string_view op, std::string_view args_json,
+                                              bool sync) = 0;
+};
+
+class Worker;
+
+class WorkerPool {
+ public:
+  WorkerPool(WorkerConfig config, int size);
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  // Runs one call. Non-OK only when no worker could run it (kUnavailable "WorkerFailed",
+  // e.g. Node could not start or a module throws at import); a JS error, a timeout or a
+  // worker death is an InvokeOutcome with ok = false.
+  [[nodiscard]] absl::StatusOr<InvokeOutcome> Invoke(const InvokeRequest& request,
+                                                     SyscallHandler& handler);
+
+  int live_workers() const;
+  uint64_t workers_started() const { return started_.load(); }
+
+ private:
+  absl::StatusOr<std::shared_ptr<Worker>> Pick();
+
+  WorkerConfig config_;
+  int size_;
+  mutable absl::Mutex mu_;
+  std::vector<std::shared_ptr<Worker>> workers_ ABSL_GUARDED_BY(mu_);
+  std::atomic<uint64_t> started_{0};
+};
+
+}  // namespace cvx::js
+
+#endif  // CVX_FUNCTIONS_JS_WORKER_POOL_H_
