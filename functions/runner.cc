@@ -109,7 +109,7 @@ absl::StatusOr<FunctionResult> Runner::Run(std::string_view path, const Value& a
   if (absl::Status s = ValidateValue(args); !s.ok()) {
     return ErrorResult(absl::StrCat("ArgumentValidationError: ", s.message()));
   }
-  if (fn->type == FunctionType::kAction) return RunAction(*fn, args.object(), options);
+  if (fn->type == FunctionType::kAction) return RunAction(*app, *fn, args.object(), options);
   return RunTransactional(*app, *fn, args.object(), options);
 }
 
@@ -197,12 +197,13 @@ absl::StatusOr<FunctionResult> Runner::RunTransactional(const App& app,
   }
 }
 
-absl::StatusOr<FunctionResult> Runner::RunAction(const RegisteredFunction& fn, const Object& args,
-                                                 const CallOptions& options) {
+absl::StatusOr<FunctionResult> Runner::RunAction(const App& app, const RegisteredFunction& fn,
+                                                 const Object& args, const CallOptions& options) {
   uint64_t seed = absl::HashOf(fn.path, options_.clock->NowNanos(), executions_.fetch_add(1));
   ExecutionState state(options_.limits,
                        static_cast<double>(options_.clock->NowNanos() / 1000000), seed);
   state.builtin_env = &options_.builtin_env;
+  state.app = &app;
   if (fn.args) {
     auto txn = db_->Begin();
     TableNameResolver resolver = [&txn](uint32_t n) { return txn->TableName(n); };
@@ -256,6 +257,7 @@ HttpActionResponse Runner::RunHttpAction(const HttpActionRequest& request,
   ExecutionState state(options_.limits,
                        static_cast<double>(options_.clock->NowNanos() / 1000000), seed);
   state.builtin_env = &options_.builtin_env;
+  state.app = app.get();
   ActionCtx ctx(this, &identity, &state);
   absl::StatusOr<HttpActionResponse> response;
   try {

@@ -140,8 +140,8 @@ class Runner {
   absl::StatusOr<FunctionResult> RunTransactional(const App& app, const RegisteredFunction& fn,
                                                   const Object& args,
                                                   const CallOptions& options);
-  absl::StatusOr<FunctionResult> RunAction(const RegisteredFunction& fn, const Object& args,
-                                           const CallOptions& options);
+  absl::StatusOr<FunctionResult> RunAction(const App& app, const RegisteredFunction& fn,
+                                           const Object& args, const CallOptions& options);
 
   mutable absl::Mutex app_mu_;
   std::shared_ptr<const App> app_ ABSL_GUARDED_BY(app_mu_);

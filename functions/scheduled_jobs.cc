@@ -1,5 +1,7 @@
 #include "functions/scheduled_jobs.h"
 
+#include "functions/crons.h"
+
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
@@ -68,6 +70,8 @@ absl::StatusOr<std::optional<double>> JobExecutor::NextDue() {
 
 absl::StatusOr<int> JobExecutor::RunDue() {
   int ran = 0;
+  // Crons due now become jobs first (functions/crons.h), so they run in this same pass.
+  CVX_RETURN_IF_ERROR(RunDueCrons(*runner_, NowMs(runner_)).status());
   for (int round = 0; round < kMaxRounds; ++round) {
     auto txn = runner_->db().Begin();
     CVX_ASSIGN_OR_RETURN(std::vector<Document> due,

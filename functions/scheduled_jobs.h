@@ -9,7 +9,8 @@
 //   - a scheduled action runs at most once: pending -> inProgress commits before it runs,
 //     then success/failed; an action found inProgress at start-up (the process died while
 //     it ran) is marked failed, never re-run;
-//   - jobs survive restarts (they are rows); canceled jobs never run.
+//   - jobs survive restarts (they are rows); canceled jobs never run;
+//   - cron jobs (functions/crons.h) due at a poll become jobs first, once per tick.
 // Jobs run in scheduledTime order. Time comes from the Runner's clock, so a FakeClock
 // drives them in tests (RunDue), and Start() polls in the background for servers.
 //

@@ -752,7 +752,24 @@ int Dev(const App& app, int argc, char** argv) {
     if (response.status != 200) return absl::UnavailableError("fetching " + url + " failed");
     return response.body;
   };
-  JwtVerifier verifier(app.auth_providers(), SystemClock(), fetch, resolve);
+  // The providers are the active app's (a push may change auth.config.ts): the verifier is
+  // rebuilt when the app changes, and keeps its key cache while it does not.
+  std::mutex verifier_mu;
+  std::shared_ptr<const App> verifier_app;
+  std::shared_ptr<JwtVerifier> verifier;
+  auto verify = [&](std::string_view token) -> absl::StatusOr<UserIdentity> {
+    std::shared_ptr<JwtVerifier> current;
+    {
+      std::lock_guard<std::mutex> lock(verifier_mu);
+      std::shared_ptr<const App> active = runner.app();
+      if (verifier == nullptr || active != verifier_app) {
+        verifier = std::make_shared<JwtVerifier>(active->auth_providers(), SystemClock(), fetch, resolve);
+        verifier_app = active;
+      }
+      current = verifier;
+    }
+    return current->Verify(token);
+  };
   ApiOptions api_options;
   api_options.admin_key = flags.admin_key;
   // `npx convex export/import` and `convexlite export/import --url` (http/cli_api.h).
@@ -763,9 +780,7 @@ int Dev(const App& app, int argc, char** argv) {
   push_endpoints->site_url = site_url;
   push_endpoints->cloud_url = [&api_port] { return "http://127.0.0.1:" + std::to_string(api_port.load()); };
   api_options.push = push_endpoints;
-  if (!app.auth_providers().empty()) {
-    api_options.verify_token = [&verifier](std::string_view token) { return verifier.Verify(token); };
-  }
+  api_options.verify_token = verify;
   ApiHandler api(&runner, api_options);
   ServerOptions server_options;
   server_options.api_port = flags.port;

@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "boost/json.hpp"
+#include "functions/auth/crypto.h"
 #include "engine/base/error.h"
 #include "engine/base/status_macros.h"
 #include "engine/value/json.h"
@@ -13,6 +15,7 @@
 #include "functions/js/syscalls.h"
 
 namespace cvx::js {
+namespace json = boost::json;
 
 JsRuntime::JsRuntime(JsRuntimeOptions options) : options_(std::move(options)) {}
 
@@ -91,19 +94,63 @@ absl::StatusOr<Value> JsRuntime::Mutation(const CodeVersion& version, const Anal
   return Run(version, fn, ctx, args, "mutation", handler);
 }
 
-absl::StatusOr<Value> JsRuntime::Action(const CodeVersion&, const AnalyzedFunction& fn, ActionCtx&,
-                                        const Object&) {
-  return MakeError(absl::StatusCode::kUnimplemented, "NotSupported",
-                   absl::StrCat(FunctionPathWithJs(fn.path),
-                                " is a TypeScript action; convexlite runs TypeScript queries and "
-                                "mutations, not actions yet"));
+absl::StatusOr<Value> JsRuntime::Action(const CodeVersion& version, const AnalyzedFunction& fn, ActionCtx& ctx,
+                                        const Object& args) {
+  ActionSyscalls handler(&ctx, fn.path);
+  return Run(version, fn, ctx, args, "action", handler);
 }
 
-absl::StatusOr<HttpActionResponse> JsRuntime::Http(const CodeVersion&, const HttpRoute& route, ActionCtx&,
-                                                   const HttpActionRequest&) {
-  return MakeError(absl::StatusCode::kUnimplemented, "NotSupported",
-                   absl::StrCat("The HTTP action ", route.method, " ", route.path,
-                                " is TypeScript; convexlite does not run TypeScript HTTP actions yet"));
+absl::StatusOr<HttpActionResponse> JsRuntime::Http(const CodeVersion& version, const HttpRoute& route,
+                                                   ActionCtx& ctx, const HttpActionRequest& request) {
+  CVX_ASSIGN_OR_RETURN(std::shared_ptr<WorkerPool> pool, PoolFor(version));
+  ActionSyscalls handler(&ctx, "http:default");
+  json::array headers;
+  for (const auto& [name, value] : request.headers) headers.push_back(json::array{json::value(name), json::value(value)});
+  std::string host = request.headers.count("host") ? request.headers.at("host") : "127.0.0.1";
+  std::string scheme = request.headers.count("x-forwarded-proto") ? request.headers.at("x-forwarded-proto") : "http";
+  json::object req{{"method", request.method},
+                   {"url", absl::StrCat(scheme, "://", host, request.url)},
+                   {"path", request.path},
+                   {"headers", headers},
+                   {"body", request.body.empty() ? json::value(nullptr) : json::value(Base64Encode(request.body))}};
+  InvokeRequest invoke;
+  invoke.udf = "http";
+  invoke.module = "http.js";
+  invoke.function = "default";
+  invoke.args_json = json::serialize(req);
+  invoke.seed = Base64Encode(auth::RandomBytes(32));
+  invoke.now_ms = ctx.Now();
+  invoke.user_time_limit = options_.action_time_limit;
+  CVX_ASSIGN_OR_RETURN(InvokeOutcome outcome, pool->Invoke(invoke, handler));
+  ctx.execution_state()->AppendLogLines(std::move(outcome.log_lines));
+  if (!outcome.ok) return UncaughtJsError(outcome.error_message, std::nullopt);
+  boost::system::error_code ec;
+  json::value parsed = json::parse(outcome.value_json, ec);
+  if (ec || !parsed.is_object()) return UncaughtJsError("the HTTP action's response could not be read", std::nullopt);
+  const json::object& o = parsed.get_object();
+  HttpActionResponse response;
+  if (const json::value* status = o.if_contains("status"); status != nullptr && status->is_number()) {
+    response.status = status->to_number<int>();
+  }
+  if (const json::value* hs = o.if_contains("headers"); hs != nullptr && hs->is_array()) {
+    for (const json::value& h : hs->get_array()) {
+      if (!h.is_array() || h.get_array().size() != 2) continue;
+      std::string name(h.get_array()[0].as_string()), value(h.get_array()[1].as_string());
+      auto [it, inserted] = response.headers.emplace(name, value);
+      if (!inserted) it->second += ", " + value;
+    }
+  }
+  if (const json::value* cookies = o.if_contains("setCookies"); cookies != nullptr && cookies->is_array()) {
+    for (const json::value& c : cookies->get_array()) {
+      if (c.is_string()) response.set_cookies.push_back(std::string(c.get_string()));
+    }
+  }
+  if (const json::value* body = o.if_contains("body"); body != nullptr && body->is_string()) {
+    if (!Base64Decode(std::string_view(body->get_string().data(), body->get_string().size()), &response.body)) {
+      return UncaughtJsError("the HTTP action's response body could not be read", std::nullopt);
+    }
+  }
+  return response;
 }
 
 absl::StatusOr<TypeScriptSupport> StartTypeScript(Runner* runner, const App* base, TypeScriptOptions options) {

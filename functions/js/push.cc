@@ -524,8 +524,10 @@ absl::StatusOr<std::string> PushService::FinishPush(std::string_view body) {
              {"schema", v.schema_json ? Value::String(*v.schema_json) : Value::Null()},
              {"authConfig", v.auth_config_json ? Value::String(*v.auth_config_json) : Value::Null()},
              {"pushedAt", Value::Float64(v.pushed_at_ms)}};
+  double now_ms = absl::ToUnixMillis(absl::Now());
   absl::Status committed = CommitWithRetries(runner_->db(), [&](Transaction& txn) -> absl::Status {
     CVX_RETURN_IF_ERROR(ApplySchemaIn(txn, pending->app->schema()));
+    CVX_RETURN_IF_ERROR(SyncCronJobs(txn, v.crons, now_ms));
     ScanRequest rows;
     rows.table = kCodeVersionTable;
     rows.index = "by_id";

@@ -1,6 +1,7 @@
 #include "functions/js/syscalls.h"
 
 #include "absl/strings/match.h"
+#include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"
 #include "boost/json.hpp"
 #include "engine/base/error.h"
@@ -168,6 +169,48 @@ absl::StatusOr<ParsedQuery> ParseQuery(DatabaseReader& reader, const json::value
   return parsed;
 }
 
+// The function a syscall names: {functionHandle} or {name} (components: refused).
+absl::StatusOr<std::string> TargetPath(const json::object& args) {
+  std::string handle = Str(args, "functionHandle");
+  if (!handle.empty()) {
+    std::optional<std::string> path = PathOfFunctionHandle(handle);
+    if (!path) return InvalidArgument("InvalidFunctionHandle", absl::StrCat("Invalid function handle: ", handle));
+    return *path;
+  }
+  if (args.contains("reference")) {
+    return MakeError(absl::StatusCode::kUnimplemented, "NotSupported",
+                     "Component function references are not supported by convexlite yet");
+  }
+  return CanonicalizeFunctionPath(Str(args, "name"));
+}
+
+// A syscall's `args` object ([args] is accepted, as Convex accepts the legacy form).
+absl::StatusOr<Object> CallArgs(std::string_view op, const json::object& args) {
+  const json::value* a = args.if_contains("args");
+  if (a == nullptr) return Object{};
+  CVX_ASSIGN_OR_RETURN(Value v, DefinedValue(op, a));
+  if (v.is_array() && v.array().size() == 1 && v.array()[0].is_object()) return v.array()[0].object();
+  if (!v.is_object()) return Bad(op, "args must be an object");
+  return v.object();
+}
+
+absl::StatusOr<json::object> ParseArgs(std::string_view op, std::string_view args_json) {
+  boost::system::error_code ec;
+  json::value parsed = json::parse(json::string_view(args_json.data(), args_json.size()), ec);
+  if (ec || !parsed.is_object()) return Bad(op, "arguments are not a JSON object");
+  return std::move(parsed.get_object());
+}
+
+std::string JsonString(std::string_view s) {
+  std::string out;
+  AppendJsonString(s, &out);
+  return out;
+}
+
+std::string FunctionMetadata(std::string_view path) {
+  return absl::StrCat("{\"name\":", JsonString(FunctionPathWithJs(path)), ",\"componentPath\":\"\"}");
+}
+
 }  // namespace
 
 std::string FunctionHandleFor(std::string_view canonical_path) {
@@ -198,10 +241,7 @@ DatabaseReader& UdfSyscalls::reader() {
 }
 
 absl::StatusOr<std::string> UdfSyscalls::Syscall(std::string_view op, std::string_view args_json, bool sync) {
-  boost::system::error_code ec;
-  json::value parsed_args = json::parse(json::string_view(args_json.data(), args_json.size()), ec);
-  if (ec || !parsed_args.is_object()) return Bad(op, "arguments are not a JSON object");
-  const json::object& args = parsed_args.get_object();
+  CVX_ASSIGN_OR_RETURN(const json::object args, ParseArgs(op, args_json));
   auto need_mutation = [&]() -> absl::Status {
     if (mutation_ctx_ != nullptr) return absl::OkStatus();
     return InvalidArgument("ReadOnly", absl::StrCat(AV(op), " is only allowed in mutations"));
@@ -356,31 +396,10 @@ absl::StatusOr<std::string> UdfSyscalls::Syscall(std::string_view op, std::strin
     std::optional<Value> identity = auth.GetUserIdentity();
     return identity ? ToConvexJson(*identity) : std::string("null");
   }
-  auto target_path = [&]() -> absl::StatusOr<std::string> {
-    std::string handle = Str(args, "functionHandle");
-    if (!handle.empty()) {
-      std::optional<std::string> path = PathOfFunctionHandle(handle);
-      if (!path) return InvalidArgument("InvalidFunctionHandle", absl::StrCat("Invalid function handle: ", handle));
-      return *path;
-    }
-    if (args.contains("reference")) {
-      return MakeError(absl::StatusCode::kUnimplemented, "NotSupported",
-                       "Component function references are not supported by convexlite yet");
-    }
-    return CanonicalizeFunctionPath(Str(args, "name"));
-  };
-  auto call_args = [&]() -> absl::StatusOr<Object> {
-    const json::value* a = args.if_contains("args");
-    if (a == nullptr) return Object{};
-    CVX_ASSIGN_OR_RETURN(Value v, DefinedValue(op, a));
-    if (v.is_array() && v.array().size() == 1 && v.array()[0].is_object()) return v.array()[0].object();
-    if (!v.is_object()) return Bad(op, "args must be an object");
-    return v.object();
-  };
   if (op == "1.0/schedule") {
     CVX_RETURN_IF_ERROR(need_mutation());
-    CVX_ASSIGN_OR_RETURN(std::string path, target_path());
-    CVX_ASSIGN_OR_RETURN(Object a, call_args());
+    CVX_ASSIGN_OR_RETURN(std::string path, TargetPath(args));
+    CVX_ASSIGN_OR_RETURN(Object a, CallArgs(op, args));
     const json::value* ts = args.if_contains("ts");
     if (ts == nullptr || !ts->is_number()) return Bad(op, "ts must be a number of seconds");
     CVX_ASSIGN_OR_RETURN(std::string id, mutation_ctx_->scheduler().RunAt(ts->to_number<double>() * 1000, path, std::move(a)));
@@ -394,7 +413,7 @@ absl::StatusOr<std::string> UdfSyscalls::Syscall(std::string_view op, std::strin
     return std::string("null");
   }
   if (op == "1.0/createFunctionHandle") {
-    CVX_ASSIGN_OR_RETURN(std::string path, target_path());
+    CVX_ASSIGN_OR_RETURN(std::string path, TargetPath(args));
     if (state_->app == nullptr || state_->app->Find(path) == nullptr) {
       return InvalidArgument("FunctionNotFound", absl::StrCat("Function ", FunctionPathWithJs(path), " does not exist"));
     }
@@ -403,7 +422,7 @@ absl::StatusOr<std::string> UdfSyscalls::Syscall(std::string_view op, std::strin
     return out;
   }
   if (op == "1.0/runUdf") {
-    CVX_ASSIGN_OR_RETURN(std::string path, target_path());
+    CVX_ASSIGN_OR_RETURN(std::string path, TargetPath(args));
     std::string udf = Str(args, "udfType");
     const RegisteredFunction* fn = state_->app ? state_->app->Find(path) : nullptr;
     if (fn == nullptr) {
@@ -418,7 +437,7 @@ absl::StatusOr<std::string> UdfSyscalls::Syscall(std::string_view op, std::strin
                                           FunctionTypeName(fn->type), "."));
     }
     if (want == FunctionType::kMutation) CVX_RETURN_IF_ERROR(need_mutation());
-    CVX_ASSIGN_OR_RETURN(Object a, call_args());
+    CVX_ASSIGN_OR_RETURN(Object a, CallArgs(op, args));
     TableNameResolver resolver = reader().Resolver();
     if (fn->args) {
       if (absl::Status s = fn->args->Check(Value::FromObject(a), resolver); !s.ok()) {
@@ -442,11 +461,7 @@ absl::StatusOr<std::string> UdfSyscalls::Syscall(std::string_view op, std::strin
     }
     return ToConvexJson(*result);
   }
-  if (op == "1.0/getFunctionMetadata") {
-    std::string out = "{\"name\":";
-    AppendJsonString(FunctionPathWithJs(function_path_), &out);
-    return out + ",\"componentPath\":\"\"}";
-  }
+  if (op == "1.0/getFunctionMetadata") return FunctionMetadata(function_path_);
   if (op == "1.0/getRequestMetadata") {
     return std::string(R"({"ip":null,"userAgent":null,"requestId":""})");
   }
@@ -454,6 +469,47 @@ absl::StatusOr<std::string> UdfSyscalls::Syscall(std::string_view op, std::strin
     return std::string("{}");
   }
   (void)sync;
+  return MakeError(absl::StatusCode::kUnimplemented, "NotSupported",
+                   absl::StrCat(AV(op), " is not supported by convexlite yet"));
+}
+
+absl::StatusOr<std::string> ActionSyscalls::Syscall(std::string_view op, std::string_view args_json, bool) {
+  CVX_ASSIGN_OR_RETURN(const json::object args, ParseArgs(op, args_json));
+  if (op == "1.0/actions/query" || op == "1.0/actions/mutation" || op == "1.0/actions/action") {
+    CVX_ASSIGN_OR_RETURN(std::string path, TargetPath(args));
+    CVX_ASSIGN_OR_RETURN(Object a, CallArgs(op, args));
+    absl::StatusOr<Value> value = op == "1.0/actions/query"      ? ctx_->RunQuery(path, std::move(a))
+                                  : op == "1.0/actions/mutation" ? ctx_->RunMutation(path, std::move(a))
+                                                                 : ctx_->RunAction(path, std::move(a));
+    if (!value.ok()) return value.status();
+    return ToConvexJson(*value);
+  }
+  if (op == "1.0/actions/schedule") {
+    CVX_ASSIGN_OR_RETURN(std::string path, TargetPath(args));
+    CVX_ASSIGN_OR_RETURN(Object a, CallArgs(op, args));
+    const json::value* ts = args.if_contains("ts");
+    if (ts == nullptr || !ts->is_number()) return Bad(op, "ts must be a number of seconds");
+    double delay = ts->to_number<double>() * 1000 - static_cast<double>(absl::ToUnixMillis(absl::Now()));
+    CVX_ASSIGN_OR_RETURN(std::string id, ctx_->RunAfter(std::max(0.0, delay), path, std::move(a)));
+    return JsonString(id);
+  }
+  if (op == "1.0/actions/cancel_job") {
+    CVX_RETURN_IF_ERROR(ctx_->Cancel(Str(args, "id")));
+    return std::string("null");
+  }
+  if (op == "1.0/getUserIdentity") {
+    std::optional<Value> identity = ctx_->auth().GetUserIdentity();
+    return identity ? ToConvexJson(*identity) : std::string("null");
+  }
+  if (op == "1.0/createFunctionHandle") {
+    CVX_ASSIGN_OR_RETURN(std::string path, TargetPath(args));
+    if (ctx_->app() != nullptr && ctx_->app()->Find(path) == nullptr) {
+      return InvalidArgument("FunctionNotFound", absl::StrCat("Function ", FunctionPathWithJs(path), " does not exist"));
+    }
+    return JsonString(FunctionHandleFor(path));
+  }
+  if (op == "1.0/getFunctionMetadata") return FunctionMetadata(function_path_);
+  if (op == "1.0/getRequestMetadata") return std::string(R"({"ip":null,"userAgent":null,"requestId":""})");
   return MakeError(absl::StatusCode::kUnimplemented, "NotSupported",
                    absl::StrCat(AV(op), " is not supported by convexlite yet"));
 }

@@ -67,6 +67,21 @@ class UdfSyscalls : public SyscallHandler {
   int64_t next_query_id_ = 1;
 };
 
+// The syscalls of a pushed action or HTTP action, against its ActionCtx:
+//   1.0/actions/query|mutation|action {name | functionHandle, args}  -> the value (each its own
+//                                            transaction, as the same identity)
+//   1.0/actions/schedule {name | functionHandle, ts, args} -> job id; 1.0/actions/cancel_job {id}
+//   1.0/getUserIdentity, 1.0/createFunctionHandle, 1.0/getFunctionMetadata, 1.0/getRequestMetadata
+class ActionSyscalls : public SyscallHandler {
+ public:
+  ActionSyscalls(ActionCtx* ctx, std::string function_path) : ctx_(ctx), function_path_(std::move(function_path)) {}
+  absl::StatusOr<std::string> Syscall(std::string_view op, std::string_view args_json, bool sync) override;
+
+ private:
+  ActionCtx* ctx_;
+  std::string function_path_;
+};
+
 }  // namespace cvx::js
 
 #endif  // CVX_FUNCTIONS_JS_SYSCALLS_H_

@@ -109,6 +109,9 @@ absl::Status CompileFunctions(CodeVersion& version) {
 
 absl::Status CompileCrons(CodeVersion& version) {
   if (!version.crons_json) return absl::OkStatus();
+  absl::StatusOr<Value> specs = ParseConvexJson(*version.crons_json);
+  if (!specs.ok()) return Invalid("InvalidCron", absl::StrCat("crons.js's export(): ", specs.status().message()));
+  CVX_ASSIGN_OR_RETURN(version.crons, ParseCronSpecs(*specs));
   CVX_ASSIGN_OR_RETURN(json::value crons, ParseJson(*version.crons_json, "InvalidCronJobs", "crons.js's export()"));
   if (!crons.is_object()) return Invalid("InvalidCronJobs", "crons.js's export() is not an object");
   for (const auto& [ident, spec] : crons.get_object()) {
@@ -188,6 +191,7 @@ absl::Status Compile(CodeVersion& version) {
   version.http_routes.clear();
   version.auth_providers.clear();
   version.crons_json.reset();
+  version.crons.clear();
   version.schema.reset();
   CVX_RETURN_IF_ERROR(CompileFunctions(version));
   CVX_RETURN_IF_ERROR(CompileCrons(version));

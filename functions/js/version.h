@@ -21,6 +21,7 @@
 
 #include "absl/status/statusor.h"
 #include "functions/app.h"
+#include "functions/crons.h"
 #include "functions/js/modules.h"
 #include "schema/schema.h"
 
@@ -57,6 +58,7 @@ struct CodeVersion {
   std::vector<AnalyzedFunction> functions;
   std::vector<HttpRoute> http_routes;
   std::optional<std::string> crons_json;
+  std::vector<CronSpec> crons;
   std::optional<SchemaDefinition> schema;
   std::vector<AuthProvider> auth_providers;
 

@@ -55,13 +55,64 @@ export const fillPage = mutation({ args: {}, handler: async (ctx) => {
 } });
 `;
 
+const ACTIONS = `
+import { v } from "convex/values";
+import { action, httpAction, internalMutation } from "./_generated/server";
+import { api, internal } from "./_generated/api";
+
+export const post = action({ args: { body: v.string() }, handler: async (ctx, { body }) => {
+  const before = Date.now();
+  await new Promise((r) => setTimeout(r, 20));  // timers are allowed in actions, and the clock moves
+  const realClock = Date.now() - before >= 15;
+  const id = await ctx.runMutation(api.messages.send, { channel: "actions", author: "action", body });
+  const seen = await ctx.runQuery(api.messages.list, { channel: "actions" });
+  console.info("posted", seen.length);
+  return { id, count: seen.length, realClock };
+} });
+export const failing = action({ args: {}, handler: async (ctx) => {
+  await ctx.runMutation(api.probe.fail, { n: 9 });
+} });
+export const tick = internalMutation({ args: {}, handler: async (ctx) =>
+  ctx.db.insert("messages", { channel: "cron", author: "cron", body: "tick" }) });
+export const echo = httpAction(async (ctx, request) => {
+  const text = await request.text();
+  const headers = new Headers({ "content-type": "application/json", "x-path": new URL(request.url).pathname });
+  headers.append("set-cookie", "a=1; Path=/");
+  headers.append("set-cookie", "b=2; Path=/");
+  const who = await ctx.auth.getUserIdentity();
+  return new Response(JSON.stringify({ method: request.method, text, who }), { status: 201, headers });
+});
+export const go = httpAction(async () => Response.redirect("http://127.0.0.1/elsewhere", 302));
+export const boom = httpAction(async () => { throw new Error("http boom"); });
+`;
+const HTTP = `
+import { httpRouter } from "convex/server";
+import { httpAction } from "./_generated/server";
+import { echo, go, boom } from "./actions";
+const http = httpRouter();
+http.route({ path: "/hello", method: "GET", handler: httpAction(async (_ctx, req) =>
+  new Response("hello " + (new URL(req.url).searchParams.get("name") ?? "world"))) });
+http.route({ pathPrefix: "/echo/", method: "POST", handler: echo });
+http.route({ path: "/go", method: "GET", handler: go });
+http.route({ path: "/boom", method: "GET", handler: boom });
+export default http;
+`;
+const CRONS = `
+import { cronJobs } from "convex/server";
+import { internal } from "./_generated/api";
+const crons = cronJobs();
+crons.interval("tick", { seconds: 1 }, internal.actions.tick, {});
+export default crons;
+`;
+
 let server;
 let project;
 let http;
 
 before(async () => {
   server = await startServer(["--empty"]);
-  project = makeProject({ "convex/probe.ts": PROBE }, { onlyFiles: false });
+  project = makeProject({ "convex/probe.ts": PROBE, "convex/actions.ts": ACTIONS, "convex/http.ts": HTTP,
+                          "convex/crons.ts": CRONS }, { onlyFiles: false });
   const pushed = deploy(server, project);
   assert.equal(pushed.status, 0, pushed.stderr + pushed.stdout);
   http = new ConvexHttpClient(server.url);
@@ -141,7 +192,8 @@ test("a ConvexClient subscription to a TS query updates on commit and on a repus
     await client.mutation(api.messages.send, { channel: "live", author: "a", body: "one" });
     await waitFor(() => seen.at(-1)?.length === 1, "the update");
     // A repush that changes the query's behaviour re-runs the subscription.
-    const other = makeProject({ "convex/probe.ts": PROBE }, { onlyFiles: false });
+    const other = makeProject({ "convex/probe.ts": PROBE, "convex/actions.ts": ACTIONS, "convex/http.ts": HTTP,
+                                "convex/crons.ts": CRONS }, { onlyFiles: false });
     const messages = join(other, "convex", "messages.ts");
     const { readFileSync } = await import("node:fs");
     writeFileSync(messages, readFileSync(messages, "utf8").replace(".take(50)", ".take(50).then((r) => r.map((m) => ({ ...m, body: m.body.toUpperCase() })))"));
@@ -157,6 +209,43 @@ test("a ConvexClient subscription to a TS query updates on commit and on a repus
   }
 });
 
+test("actions run their queries and mutations, with timers and the real clock", async () => {
+  const r = await http.action(api.actions.post, { body: "from an action" });
+  assert.equal(r.count, 1);
+  assert.equal(r.realClock, true);
+  assert.match(r.id, /^[0-9a-z]{32}$/);
+  const error = await http.action(api.actions.failing, {}).catch((e) => e);
+  assert.ok(error instanceof ConvexError, String(error));
+  assert.deepEqual(error.data, { code: "nope", n: 9 });
+});
+
+test("HTTP actions from http.ts: exact and prefix routes, bodies, headers, cookies, redirects, errors", async () => {
+  const hello = await fetch(`${server.siteUrl}/hello?name=ada`);
+  assert.equal(hello.status, 200);
+  assert.equal(await hello.text(), "hello ada");
+  assert.equal(await (await fetch(`${server.url}/http/hello`)).text(), "hello world");  // also under /http/
+  const echo = await fetch(`${server.siteUrl}/echo/a/b`, { method: "POST", body: "payload" });
+  assert.equal(echo.status, 201);
+  assert.equal(echo.headers.get("x-path"), "/echo/a/b");
+  assert.deepEqual(echo.headers.getSetCookie(), ["a=1; Path=/", "b=2; Path=/"]);
+  assert.deepEqual(await echo.json(), { method: "POST", text: "payload", who: null });
+  const go = await fetch(`${server.siteUrl}/go`, { redirect: "manual" });
+  assert.equal(go.status, 302);
+  assert.equal(go.headers.get("location"), "http://127.0.0.1/elsewhere");
+  const boom = await fetch(`${server.siteUrl}/boom`);
+  assert.equal(boom.status, 500);
+  assert.match((await boom.json()).code, /Server Error: Uncaught Error: http boom/);
+  assert.equal((await fetch(`${server.siteUrl}/nowhere`)).status, 404);
+});
+
+test("crons from crons.ts fire through the scheduler", async () => {
+  const deadline = Date.now() + 10000;
+  while ((await http.query(api.messages.list, { channel: "cron" })).length < 2) {
+    assert.ok(Date.now() < deadline, "the cron did not fire twice");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+});
+
 test("a bank invariant holds under concurrent TS transfers", async () => {
   const accounts = [];
   for (let i = 0; i < 4; i++) accounts.push(await http.mutation(api.bank.open, { owner: `o${i}`, balance: 100 }));
@@ -164,17 +253,25 @@ test("a bank invariant holds under concurrent TS transfers", async () => {
   let seed = 7;
   const rand = (n) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
   const jobs = [];
+  let succeeded = 0;
   for (const c of clients) {
     jobs.push((async () => {
       for (let k = 0; k < 15; k++) {
         const from = accounts[rand(4)];
         let to = accounts[rand(4)];
         if (to === from) to = accounts[(accounts.indexOf(from) + 1) % 4];
-        await c.mutation(api.bank.transfer, { from, to, amount: 1 + rand(30) });
+        // Under heavy contention Convex gives up after its retries; such a transfer writes nothing.
+        try {
+          await c.mutation(api.bank.transfer, { from, to, amount: 1 + rand(30) });
+          succeeded++;
+        } catch (e) {
+          if (!/OptimisticConcurrencyControlFailure/.test(String(e))) throw e;
+        }
       }
     })());
   }
   await Promise.all(jobs);
+  assert.ok(succeeded > 60, `only ${succeeded} of 120 transfers committed`);
   assert.equal(await http.query(api.bank.total, {}), 400);
 });
 
@@ -214,4 +311,37 @@ test("after a restart the pushed code runs without another push", async () => {
   http = new ConvexHttpClient(server.url);
   const list = await http.query(api.messages.list, { channel: "restart" });
   assert.deepEqual(list.map((m) => m.body), ["kept"]);
+});
+
+test("auth.config.ts providers verify tokens for TS functions; forged ones are refused", async () => {
+  const { generateKeyPairSync, createSign } = await import("node:crypto");
+  const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const jwk = { ...publicKey.export({ format: "jwk" }), kid: "k1", alg: "RS256", use: "sig" };
+  const jwks = `data:application/json;base64,${Buffer.from(JSON.stringify({ keys: [jwk] })).toString("base64")}`;
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  const now = Math.floor(Date.now() / 1000);
+  const unsigned = `${b64({ alg: "RS256", kid: "k1" })}.${b64({ iss: "https://issuer.test", aud: "convex", sub: "user-1", iat: now, exp: now + 600, name: "Ada" })}`;
+  const token = `${unsigned}.${createSign("RSA-SHA256").update(unsigned).sign(privateKey).toString("base64url")}`;
+  const s = await startServer(["--empty", "--durability", "memory"]);
+  try {
+    const p = makeProject({
+      "convex/auth.config.ts": 'export default { providers: [{ type: "customJwt", issuer: "https://issuer.test", jwks: process.env.TEST_JWKS, algorithm: "RS256", applicationID: "convex" }] };\n',
+      "convex/me.ts": 'import { query } from "./_generated/server";\nexport const whoami = query({ args: {}, handler: async (ctx) => ctx.auth.getUserIdentity() });\n',
+    });
+    assert.equal(npx(s, p, "env", "set", "TEST_JWKS", jwks).status, 0);
+    const pushed = deploy(s, p);
+    assert.equal(pushed.status, 0, pushed.stderr + pushed.stdout);
+    const client = new ConvexHttpClient(s.url);
+    assert.equal(await client.query(api.me.whoami, {}), null);
+    client.setAuth(token);
+    const me = await client.query(api.me.whoami, {});
+    assert.equal(me.subject, "user-1");
+    assert.equal(me.tokenIdentifier, "https://issuer.test|user-1");
+    assert.equal(me.name, "Ada");
+    const forged = new ConvexHttpClient(s.url);
+    forged.setAuth(`${unsigned}.${Buffer.from("not a signature").toString("base64url")}`);
+    await assert.rejects(forged.query(api.me.whoami, {}), /Could not verify|InvalidAuthHeader|signature/i);
+  } finally {
+    await s.stop();
+  }
 });

@@ -52,17 +52,45 @@ function failure(error) {
   return data === undefined ? { message: text } : { message: text, data };
 }
 
+/**
+ * An HTTP action: http.js's router finds the handler (exact paths, then the longest
+ * prefix), which gets a real Request and returns a Response, sent back whole.
+ * @param {object} namespace http.js
+ * @param {{method: string, url: string, path: string, headers: [string, string][], body: string|null}} req
+ */
+async function runHttpAction(namespace, req) {
+  const router = namespace.default;
+  const match = router.lookup(req.path, req.method);
+  if (!match) {
+    return JSON.stringify({ status: 404, headers: [["content-type", "text/plain"]], setCookies: [],
+                            body: Buffer.from("No matching routes found").toString("base64") });
+  }
+  const [handler] = match;
+  const hasBody = req.body !== null && req.method !== "GET" && req.method !== "HEAD";
+  const request = new Request(req.url, {
+    method: req.method,
+    headers: req.headers,
+    body: hasBody ? Buffer.from(req.body, "base64") : undefined,
+  });
+  const response = await handler.invokeHttpAction(request);
+  const headers = [];
+  for (const [name, value] of response.headers) if (name !== "set-cookie") headers.push([name, value]);
+  const body = Buffer.from(await response.arrayBuffer()).toString("base64");
+  return JSON.stringify({ status: response.status, headers, setCookies: response.headers.getSetCookie(), body });
+}
+
 async function invoke(frame) {
   const call = newCall(frame);
   await calls.run(call, async () => {
     let result;
     try {
       const namespace = namespaces.get(frame.module);
-      const fn = namespace?.[frame.fn];
+      const fn = frame.udf === "http" ? namespace?.default : namespace?.[frame.fn];
       if (!fn) throw new Error(`${frame.module}:${frame.fn} is not exported by this code version`);
       if (frame.udf === "query") result = { ok: await fn.invokeQuery(frame.args) };
       else if (frame.udf === "mutation") result = { ok: await fn.invokeMutation(frame.args) };
-      else result = { ok: await fn.invokeAction(String(frame.rid), frame.args) };
+      else if (frame.udf === "action") result = { ok: await fn.invokeAction(String(frame.rid), frame.args) };
+      else result = { ok: await runHttpAction(namespace, JSON.parse(frame.args)) };
     } catch (error) {
       result = { err: failure(error) };
     }
