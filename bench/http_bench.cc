@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "bench/bench_util.h"
+#include "bench/http_load.h"
 #include "boost/asio/connect.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/beast/core.hpp"
@@ -30,35 +31,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-
-struct Client {
-  asio::io_context ioc;
-  beast::tcp_stream stream{ioc};
-  beast::flat_buffer buffer;
-  explicit Client(uint16_t port) {
-    tcp::resolver resolver(ioc);
-    stream.connect(resolver.resolve("127.0.0.1", std::to_string(port)));
-    stream.socket().set_option(tcp::no_delay(true));
-  }
-  void Post(const std::string& target, const std::string& body) {
-    http::request<http::string_body> req{http::verb::post, target, 11};
-    req.set(http::field::host, "127.0.0.1");
-    req.set(http::field::content_type, "application/json");
-    req.keep_alive(true);
-    req.body() = body;
-    req.prepare_payload();
-    http::write(stream, req);
-    http::response<http::string_body> res;
-    http::read(stream, buffer, res);
-    if (res.result_int() != 200) Die("HTTP " + std::to_string(res.result_int()) + ": " + res.body());
-  }
-};
-
-Result Load(uint16_t port, int connections, const std::string& target, const std::string& body) {
-  std::vector<std::unique_ptr<Client>> clients;
-  for (int i = 0; i < connections; ++i) clients.push_back(std::make_unique<Client>(port));
-  return RunTimed(connections, [&](int t) { clients[t]->Post(target, body); });
-}
 
 void Row(const std::string& name, const Result& ours, const Result& bare) {
   std::printf("| %s | %s | %s / %s | %s | %s / %s | %.0f%% |\n", name.c_str(),

@@ -16,6 +16,7 @@
 #include "functions/function_path.h"
 #include "engine/value/json.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 
 namespace cvx {
 namespace {
@@ -57,12 +58,12 @@ Runner::Runner(const App* app, Database* db, RunnerOptions options)
              std::move(options)) {}
 
 std::shared_ptr<const App> Runner::app() const {
-  absl::MutexLock lock(&app_mu_);
+  std::lock_guard<std::mutex> lock(app_mu_);
   return app_;
 }
 
 void Runner::SetApp(std::shared_ptr<const App> app) {
-  absl::MutexLock lock(&app_mu_);
+  std::lock_guard<std::mutex> lock(app_mu_);
   app_ = std::move(app);
 }
 
@@ -76,6 +77,31 @@ Runner::Runner(std::shared_ptr<const App> app, Database* db, RunnerOptions optio
 
 absl::StatusOr<FunctionResult> Runner::Run(std::string_view path, const Value& args,
                                            const CallOptions& options) {
+  if (options_.function_log == nullptr) return RunUnlogged(path, args, options, nullptr);
+  absl::Time start = absl::Now();
+  Called called;
+  absl::StatusOr<FunctionResult> result = RunUnlogged(path, args, options, &called);
+  if (called.found && !absl::StartsWith(called.path, "_system/")) Record(called, result, start);
+  return result;
+}
+
+void Runner::Record(const Called& called, const absl::StatusOr<FunctionResult>& result, absl::Time start) {
+  FunctionExecution e;
+  e.identifier = FunctionPathWithJs(called.path);
+  e.udf_type = FunctionTypeName(called.type);
+  e.execution_ms = absl::ToDoubleMilliseconds(absl::Now() - start);
+  if (!result.ok()) {
+    e.error = std::string(result.status().message());
+  } else {
+    e.log_lines = result->log_lines;
+    if (result->error) e.error = result->error->message;
+  }
+  options_.function_log->Append(std::move(e));
+}
+
+absl::StatusOr<FunctionResult> Runner::RunUnlogged(std::string_view path, const Value& args,
+                                                   const CallOptions& options,
+                                                   Called* called) {
   CVX_ASSIGN_OR_RETURN(std::string canonical, CanonicalizeFunctionPath(path));
   std::shared_ptr<const App> app = this->app();
   // `_system/` paths are the built-in CLI queries (functions/system_udfs.h), admin only.
@@ -89,6 +115,7 @@ absl::StatusOr<FunctionResult> Runner::Run(std::string_view path, const Value& a
     }
   }
   if (fn == nullptr) fn = app->Find(canonical);
+  if (called != nullptr && fn != nullptr) *called = Called{true, fn->path, fn->type};
   if (fn == nullptr || (fn->visibility == Visibility::kInternal && !options.allow_internal)) {
     return ErrorResult(absl::StrCat("Could not find public function for '",
                                     FunctionPathForDisplay(canonical),
@@ -260,12 +287,22 @@ HttpActionResponse Runner::RunHttpAction(const HttpActionRequest& request,
   state.app = app.get();
   ActionCtx ctx(this, &identity, &state);
   absl::StatusOr<HttpActionResponse> response;
+  absl::Time start = absl::Now();
   try {
     response = (*handler)(ctx, request);
   } catch (const std::exception& e) {
     response = Internal("UncaughtException", e.what());
   } catch (...) {
     response = Internal("UncaughtException", "non-standard exception");
+  }
+  if (options_.function_log != nullptr) {
+    FunctionExecution e;
+    e.identifier = absl::StrCat(request.method, " ", request.path);
+    e.udf_type = "HttpAction";
+    e.execution_ms = absl::ToDoubleMilliseconds(absl::Now() - start);
+    e.log_lines = state.log_lines();
+    if (!response.ok()) e.error = std::string(response.status().message());
+    options_.function_log->Append(std::move(e));
   }
   if (!response.ok()) {
     std::string id = absl::StrCat(absl::Hex(seed, absl::kZeroPad16));

@@ -23,17 +23,18 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "engine/base/clock.h"
 #include "engine/database.h"
 #include "functions/app.h"
+#include "functions/function_log.h"
 
 namespace cvx {
 
@@ -85,6 +86,9 @@ struct RunnerOptions {
   // CONVEX_SITE_URL and CONVEX_CLOUD_URL; the CLI adds its flags' settings). Returns
   // nullopt for names it does not define. Must be thread-safe.
   std::function<std::optional<std::string>(std::string_view name)> builtin_env;
+  // When set, every execution (but the `_system/` functions) is recorded there, with its
+  // log lines and error (`npx convex logs`). Must outlive the Runner.
+  FunctionLog* function_log = nullptr;
 };
 
 class Runner {
@@ -137,14 +141,23 @@ class Runner {
   uint64_t total_occ_retries() const { return occ_retries_.load(); }
 
  private:
+  // What a call ran, for the function log (copied: the app may be replaced meanwhile).
+  struct Called {
+    bool found = false;
+    std::string path;
+    FunctionType type = FunctionType::kQuery;
+  };
+  absl::StatusOr<FunctionResult> RunUnlogged(std::string_view path, const Value& args,
+                                             const CallOptions& options, Called* called);
+  void Record(const Called& called, const absl::StatusOr<FunctionResult>& result, absl::Time start);
   absl::StatusOr<FunctionResult> RunTransactional(const App& app, const RegisteredFunction& fn,
                                                   const Object& args,
                                                   const CallOptions& options);
   absl::StatusOr<FunctionResult> RunAction(const App& app, const RegisteredFunction& fn,
                                            const Object& args, const CallOptions& options);
 
-  mutable absl::Mutex app_mu_;
-  std::shared_ptr<const App> app_ ABSL_GUARDED_BY(app_mu_);
+  mutable std::mutex app_mu_;  // guards app_ (std::mutex: ThreadSanitizer sees pthreads)
+  std::shared_ptr<const App> app_;
   Database* db_;
   RunnerOptions options_;
   std::vector<std::function<void()>> env_listeners_;

@@ -2,6 +2,7 @@
 
 #include <brotli/decode.h>
 
+#include <cmath>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -73,14 +74,59 @@ HttpResponse PushApi::Handle(const HttpRequest& request, const std::string& path
     return JsonBody(ToConvexJson(Value::FromObject(std::move(urls))));
   }
   if (path == "/api/stream_function_logs") {
-    // No execution log yet (issue #12 slice 2): answer the long poll after a while with
-    // no entries, so the CLI neither spins nor sees an error.
     double cursor = 0;
     auto it = query.find("cursor");
     if (it != query.end()) (void)absl::SimpleAtod(it->second, &cursor);
-    double now = absl::ToUnixMillis(absl::Now());
-    if (cursor > 0) std::this_thread::sleep_for(std::chrono::seconds(20));
-    return JsonBody(absl::StrCat(R"({"entries":[],"newCursor":)", FormatJsNumber(std::max(now, cursor)), "}"));
+    double new_cursor = cursor;
+    std::vector<FunctionExecution> entries;
+    if (endpoints_.function_log != nullptr) {
+      // The CLI's first poll (cursor 0) only learns the head; later ones wait for news.
+      entries = endpoints_.function_log->After(cursor, cursor > 0 ? endpoints_.log_poll : absl::ZeroDuration(),
+                                               &new_cursor);
+    } else if (cursor > 0) {
+      std::this_thread::sleep_for(absl::ToChronoNanoseconds(endpoints_.log_poll));
+    }
+    if (new_cursor == 0) new_cursor = absl::ToUnixMillis(absl::Now());
+    Array out;
+    for (const FunctionExecution& e : entries) {
+      Array lines;
+      for (const std::string& line : e.log_lines) {
+        std::string level = "LOG", message = line;
+        if (line.size() > 2 && line[0] == '[') {
+          size_t close = line.find("] ");
+          if (close != std::string::npos) {
+            level = line.substr(1, close - 1);
+            message = line.substr(close + 2);
+          }
+        }
+        lines.push_back(Value::FromObject({{"messages", Value::FromArray({Value::String(message)})},
+                                           {"level", Value::String(level)},
+                                           {"timestamp", Value::Float64(std::floor(e.timestamp_ms))},
+                                           {"isTruncated", Value::Boolean(false)}}));
+      }
+      Object usage{{"databaseReadBytes", Value::Float64(0)}, {"databaseWriteBytes", Value::Float64(0)},
+                   {"databaseReadDocuments", Value::Float64(0)}, {"storageReadBytes", Value::Float64(0)},
+                   {"storageWriteBytes", Value::Float64(0)}, {"vectorIndexReadBytes", Value::Float64(0)},
+                   {"vectorIndexWriteBytes", Value::Float64(0)}, {"memoryUsedMb", Value::Float64(0)}};
+      out.push_back(Value::FromObject({{"kind", Value::String("Completion")},
+                                       {"identifier", Value::String(e.identifier)},
+                                       {"udfType", Value::String(e.udf_type)},
+                                       {"timestamp", Value::Float64(e.timestamp_ms / 1000)},
+                                       {"executionTimestamp", Value::Float64((e.timestamp_ms - e.execution_ms) / 1000)},
+                                       {"executionTime", Value::Float64(e.execution_ms / 1000)},
+                                       {"logLines", Value::FromArray(std::move(lines))},
+                                       {"error", e.error ? Value::String(*e.error) : Value::Null()},
+                                       {"cachedResult", Value::Boolean(false)},
+                                       {"caller", Value::String("")},
+                                       {"requestId", Value::String("")},
+                                       {"executionId", Value::String("")},
+                                       {"usageStats", Value::FromObject(std::move(usage))},
+                                       {"willRetry", Value::Boolean(false)},
+                                       {"identityType", Value::String("unknown")},
+                                       {"environment", Value::String("isolate")}}));
+    }
+    return JsonBody(ToConvexJson(Value::FromObject({{"entries", Value::FromArray(std::move(out))},
+                                                    {"newCursor", Value::Float64(new_cursor)}})));
   }
   if (endpoints_.service == nullptr) {
     return PushError(InvalidArgument("NoPushSupport", "This convexlite server does not accept pushes"));

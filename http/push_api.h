@@ -25,6 +25,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "functions/function_log.h"
 #include "functions/js/push.h"
 #include "http/api.h"
 
@@ -34,6 +36,8 @@ struct PushEndpoints {
   std::shared_ptr<js::PushService> service;  // null: the push routes answer 400 NoPushSupport
   std::function<std::string()> cloud_url;
   std::function<std::string()> site_url;
+  FunctionLog* function_log = nullptr;  // what stream_function_logs serves (null: nothing)
+  absl::Duration log_poll = absl::Seconds(30);  // the long poll's longest wait
   size_t max_decompressed_bytes = 200 << 20;  // Convex's MAX_PUSH_BYTES
 };
 

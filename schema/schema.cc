@@ -166,7 +166,7 @@ absl::StatusOr<SchemaDefinition> SchemaDefinition::FromJson(const Value& json) {
       CVX_ASSIGN_OR_RETURN(const Array* unserved, list(key));
       for (const Value& index : unserved ? *unserved : Array{}) {
         CVX_ASSIGN_OR_RETURN(std::string index_id, index_name(index));
-        definition.Unserved(index_id, type);
+        definition.Unserved(index_id, type, index);
       }
     }
     schema.Table(name->string(), std::move(definition));

@@ -45,9 +45,10 @@ class TableDefinition {
   struct UnservedIndex {
     std::string name;
     std::string type;  // "search" | "vector" | "database" (staged)
+    Value definition;  // as the schema JSON gives it (searchField, vectorField, ...)
   };
-  TableDefinition& Unserved(std::string name, std::string type) {
-    unserved_.push_back(UnservedIndex{std::move(name), std::move(type)});
+  TableDefinition& Unserved(std::string name, std::string type, Value definition = Value()) {
+    unserved_.push_back(UnservedIndex{std::move(name), std::move(type), std::move(definition)});
     return *this;
   }
   const Validator& document() const { return document_; }

@@ -670,6 +670,14 @@ int Dev(const App& app, int argc, char** argv) {
   RunnerOptions runner_options;
   runner_options.cursor_key =
       DefaultSecret(flags.data, flags.durability != Durability::kMemory, kCursorKeyFile);
+  // Executions for `npx convex logs`, also printed here as the local backend prints them.
+  FunctionLog function_log;
+  function_log.SetListener([](const FunctionExecution& e) {
+    for (const std::string& line : e.log_lines) std::printf("%s %s %s\n", e.udf_type.c_str(), e.identifier.c_str(), line.c_str());
+    if (e.error) std::printf("%s %s failed: %s\n", e.udf_type.c_str(), e.identifier.c_str(), e.error->c_str());
+    if (!e.log_lines.empty() || e.error) std::fflush(stdout);
+  });
+  runner_options.function_log = &function_log;
   runner_options.builtin_env =
       BuiltinEnv(site_url, [&api_port] { return "http://127.0.0.1:" + std::to_string(api_port.load()); },
                  flags.secret, DefaultSecret(flags.data, flags.durability != Durability::kMemory),
@@ -778,6 +786,7 @@ int Dev(const App& app, int argc, char** argv) {
   auto push_endpoints = std::make_shared<PushEndpoints>();
   push_endpoints->service = push;
   push_endpoints->site_url = site_url;
+  push_endpoints->function_log = &function_log;
   push_endpoints->cloud_url = [&api_port] { return "http://127.0.0.1:" + std::to_string(api_port.load()); };
   api_options.push = push_endpoints;
   api_options.verify_token = verify;

@@ -1,6 +1,7 @@
 #include "functions/js/js_runtime.h"
 
 #include <cmath>
+#include <cstdio>
 
 #include "absl/strings/str_cat.h"
 #include "boost/json.hpp"
@@ -20,18 +21,18 @@ namespace json = boost::json;
 JsRuntime::JsRuntime(JsRuntimeOptions options) : options_(std::move(options)) {}
 
 void JsRuntime::EnvironmentChanged() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   ++env_generation_;
 }
 
 uint64_t JsRuntime::workers_started() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return retired_started_ + (pool_ ? pool_->workers_started() : 0);
 }
 
 absl::StatusOr<std::shared_ptr<WorkerPool>> JsRuntime::PoolFor(const CodeVersion& version) {
   if (!options_.node) return options_.node_error;
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   std::string key = absl::StrCat(version.id, "/", env_generation_);
   if (pool_ != nullptr && pool_key_ == key) return pool_;
   WorkerConfig config{*options_.node, options_.runtime_dir, version.dir, version.EntryModules(),
@@ -162,7 +163,6 @@ absl::StatusOr<TypeScriptSupport> StartTypeScript(Runner* runner, const App* bas
   runtime_options.environment = options.environment;
   TypeScriptSupport out;
   out.runtime = std::make_shared<JsRuntime>(std::move(runtime_options));
-  runner->AddEnvironmentListener([runtime = out.runtime] { runtime->EnvironmentChanged(); });
   PushOptions push_options;
   push_options.store_root = options.code_root;
   push_options.node = options.node;
@@ -171,6 +171,17 @@ absl::StatusOr<TypeScriptSupport> StartTypeScript(Runner* runner, const App* bas
   push_options.on_switch = options.on_switch;
   out.push = std::make_shared<PushService>(runner, base, out.runtime, std::move(push_options));
   CVX_RETURN_IF_ERROR(out.push->Init());
+  // New values reach module scope (fresh workers) and auth.config.ts (a new analysis).
+  std::weak_ptr<PushService> push = out.push;
+  runner->AddEnvironmentListener([runtime = out.runtime, push] {
+    runtime->EnvironmentChanged();
+    if (std::shared_ptr<PushService> p = push.lock()) {
+      if (absl::Status s = p->EnvironmentChanged(); !s.ok()) {
+        std::fprintf(stderr, "convexlite: the environment change leaves the pushed code as it was: %s\n",
+                     std::string(s.message()).c_str());
+      }
+    }
+  });
   return out;
 }
 

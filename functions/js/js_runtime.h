@@ -21,7 +21,7 @@
 #include <optional>
 #include <string>
 
-#include "absl/synchronization/mutex.h"
+#include <mutex>
 #include "absl/time/time.h"
 #include "functions/js/node.h"
 #include "functions/runner.h"
@@ -66,11 +66,11 @@ class JsRuntime : public JsInvoker {
                             const Object& args, const char* udf, SyscallHandler& handler);
 
   JsRuntimeOptions options_;
-  mutable absl::Mutex mu_;
-  std::string pool_key_ ABSL_GUARDED_BY(mu_);
-  std::shared_ptr<WorkerPool> pool_ ABSL_GUARDED_BY(mu_);
-  uint64_t env_generation_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t retired_started_ ABSL_GUARDED_BY(mu_) = 0;
+  mutable std::mutex mu_;  // guards the four below
+  std::string pool_key_;
+  std::shared_ptr<WorkerPool> pool_;
+  uint64_t env_generation_ = 0;
+  uint64_t retired_started_ = 0;
 };
 
 // Everything a server needs for TypeScript apps, wired together: the runtime files

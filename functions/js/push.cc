@@ -130,6 +130,33 @@ json::object IndexDiff(const SchemaDefinition& before, const SchemaDefinition& a
       removed.push_back(IndexJson(entry.first, entry.second));
     }
   }
+  // Search, vector and staged indexes are accepted and listed (as Convex lists them), so the
+  // CLI names them; convexlite does not serve them yet (docs/guides/typescript-apps.md).
+  for (const auto& [table, def] : after.tables()) {
+    const TableDefinition* old = before.Find(table);
+    for (const TableDefinition::UnservedIndex& index : def.unserved_indexes()) {
+      bool existed = false;
+      for (const auto& o : old ? old->unserved_indexes() : std::vector<TableDefinition::UnservedIndex>{}) {
+        existed = existed || (o.name == index.name && o.type == index.type);
+      }
+      if (existed) continue;
+      json::object entry{{"name", absl::StrCat(table, ".", index.name)}, {"type", index.type}};
+      const Value& d = index.definition;
+      auto field = [&](const char* key) { return d.Find(key) != nullptr ? json::parse(ToConvexJson(*d.Find(key))) : json::value(nullptr); };
+      if (index.type == "search") {
+        entry["searchField"] = field("searchField");
+        entry["filterFields"] = field("filterFields");
+      } else if (index.type == "vector") {
+        entry["vectorField"] = field("vectorField");
+        entry["dimensions"] = field("dimensions");
+        entry["filterFields"] = field("filterFields");
+      } else {
+        entry["fields"] = field("fields");
+        entry["staged"] = true;
+      }
+      added.push_back(entry);
+    }
+  }
   return json::object{{"added_indexes", added}, {"removed_indexes", removed}};
 }
 
@@ -161,7 +188,7 @@ PushService::PushService(Runner* runner, const App* base, std::shared_ptr<JsInvo
     : runner_(runner), base_(base), invoker_(std::move(invoker)), options_(std::move(options)) {}
 
 std::shared_ptr<const CodeVersion> PushService::active() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return active_;
 }
 
@@ -202,11 +229,38 @@ absl::Status PushService::Activate(std::shared_ptr<const CodeVersion> version) {
   CVX_ASSIGN_OR_RETURN(std::shared_ptr<const App> app, MergeApp(*base_, version, invoker_));
   runner_->SetApp(std::move(app));
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     active_ = std::move(version);
   }
   if (options_.on_switch) options_.on_switch();
   return absl::OkStatus();
+}
+
+absl::Status PushService::EnvironmentChanged() {
+  std::lock_guard<std::mutex> finishing(finish_mu_);
+  std::shared_ptr<const CodeVersion> current = active();
+  if (current == nullptr || !options_.node) return absl::OkStatus();
+  auto version = std::make_shared<CodeVersion>();
+  version->id = current->id;
+  version->modules = current->modules;
+  version->dir = current->dir;
+  CVX_RETURN_IF_ERROR(Analyze(*version, version->dir));
+  version->schema_json = current->schema_json;  // a schema change needs a push
+  CVX_RETURN_IF_ERROR(Compile(*version));
+  CVX_RETURN_IF_ERROR(CommitWithRetries(runner_->db(), [&](Transaction& txn) -> absl::Status {
+    ScanRequest rows;
+    rows.table = kCodeVersionTable;
+    rows.index = "by_id";
+    CVX_ASSIGN_OR_RETURN(ScanResult found, txn.Scan(rows));
+    for (const Document& d : found.documents) {
+      Object row = d.fields;
+      row["analysis"] = Value::String(version->analysis_json);
+      row["authConfig"] = version->auth_config_json ? Value::String(*version->auth_config_json) : Value::Null();
+      CVX_RETURN_IF_ERROR(txn.Replace(d.id, std::move(row)));
+    }
+    return absl::OkStatus();
+  }, "store the re-analyzed code version"));
+  return Activate(version);
 }
 
 absl::StatusOr<std::string> PushService::ConfigHashes() {
@@ -422,7 +476,7 @@ absl::StatusOr<std::shared_ptr<PushService::Pending>> PushService::Prepare(std::
                                                                                pending->app->schema())}}}}}};
   pending->response = json::serialize(response);
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     pending_.push_back(pending);
     while (pending_.size() > 8) pending_.pop_front();
   }
@@ -430,7 +484,7 @@ absl::StatusOr<std::shared_ptr<PushService::Pending>> PushService::Prepare(std::
 }
 
 absl::StatusOr<std::shared_ptr<PushService::Pending>> PushService::FindPending(std::string_view id) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   for (const auto& p : pending_) {
     if (p->id == id) return p;
   }
@@ -512,7 +566,7 @@ absl::StatusOr<std::string> PushService::FinishPush(std::string_view body) {
   if (const json::value* dry = request.if_contains("dryRun"); dry != nullptr && dry->is_bool() && dry->get_bool()) {
     return empty_diff;
   }
-  absl::MutexLock finishing(&finish_mu_);
+  std::lock_guard<std::mutex> finishing(finish_mu_);
   CVX_ASSIGN_OR_RETURN(auto env_now, runner_->ListEnv());
   if (env_now != pending->env) {
     return UserError("RaceDetected", "Environment variables have changed during push");
@@ -545,7 +599,7 @@ absl::StatusOr<std::string> PushService::FinishPush(std::string_view body) {
   CVX_RETURN_IF_ERROR(committed);
   runner_->SetApp(pending->app);
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     active_ = pending->version;
   }
   if (options_.on_switch) options_.on_switch();

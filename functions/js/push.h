@@ -31,7 +31,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
 #include "absl/time/time.h"
 #include "functions/js/modules.h"
 #include "functions/js/node.h"
@@ -75,6 +75,13 @@ class PushService {
   [[nodiscard]] absl::StatusOr<std::string> WaitForSchema(std::string_view body);
   [[nodiscard]] absl::StatusOr<std::string> FinishPush(std::string_view body);
 
+  // The deployment's environment variables changed: modules read process.env at import and
+  // auth.config.ts is evaluated with it, so the active version is analyzed again and, when
+  // that succeeds, its functions and auth providers are replaced (the schema stays). A
+  // failure (auth.config.ts now reads an unset variable) is returned with Convex's code
+  // and the version keeps serving as it was.
+  [[nodiscard]] absl::Status EnvironmentChanged();
+
   // The active pushed version, or null before the first push.
   std::shared_ptr<const CodeVersion> active() const;
   const std::string& runtime_dir() const { return runtime_dir_; }
@@ -99,10 +106,10 @@ class PushService {
   std::optional<ModuleStore> store_;
   std::string runtime_dir_;
 
-  mutable absl::Mutex mu_;
-  std::shared_ptr<const CodeVersion> active_ ABSL_GUARDED_BY(mu_);
-  std::deque<std::shared_ptr<Pending>> pending_ ABSL_GUARDED_BY(mu_);
-  absl::Mutex finish_mu_;  // one finish_push at a time
+  mutable std::mutex mu_;  // guards active_ and pending_
+  std::shared_ptr<const CodeVersion> active_;
+  std::deque<std::shared_ptr<Pending>> pending_;
+  std::mutex finish_mu_;  // one finish_push at a time
 };
 
 }  // namespace cvx::js

@@ -7,7 +7,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <condition_variable>
 #include <deque>
+#include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -70,10 +72,13 @@ std::atomic<int64_t> next_rid{1};
 // One Node process running runtime/worker.mjs.
 class Worker {
  public:
+  // Synchronization is std::mutex (pthreads) so ThreadSanitizer sees it; Debian's abseil
+  // is not instrumented.
   struct Call {
-    absl::Mutex mu;
-    std::deque<json::object> inbox ABSL_GUARDED_BY(mu);
-    bool dead ABSL_GUARDED_BY(mu) = false;
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<json::object> inbox;  // guarded by mu
+    bool dead = false;               // guarded by mu
   };
 
   static absl::StatusOr<std::shared_ptr<Worker>> Start(const WorkerConfig& config) {
@@ -108,11 +113,9 @@ class Worker {
     CVX_RETURN_IF_ERROR(worker->Send(json::object{{"t", "init"}, {"dir", config.version_dir}, {"modules", modules},
                                                   {"env", env}, {"seed", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="},
                                                   {"nowMs", absl::ToUnixMillis(absl::Now())}}));
-    absl::MutexLock lock(&worker->mu_);
-    auto replied = [w = worker.get()]() ABSL_SHARED_LOCKS_REQUIRED(w->mu_) {
-      return w->init_reply_.has_value() || w->dead_;
-    };
-    worker->mu_.AwaitWithTimeout(absl::Condition(&replied), config.start_timeout);
+    std::unique_lock<std::mutex> lock(worker->mu_);
+    worker->init_cv_.wait_for(lock, absl::ToChronoNanoseconds(config.start_timeout),
+                              [w = worker.get()] { return w->init_reply_.has_value() || w->dead_; });
     if (!worker->init_reply_) {
       return MakeError(absl::StatusCode::kUnavailable, "WorkerFailed",
                        worker->dead_ ? "the Node worker exited while starting"
@@ -138,38 +141,38 @@ class Worker {
   }
 
   void Kill() {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (!killed_) ::kill(pid_, SIGKILL);
     killed_ = true;
   }
 
   bool dead() const {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return dead_ || killed_;
   }
   int in_flight() const {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return static_cast<int>(calls_.size());
   }
 
   // False when the worker is already dead (the call then fails at once).
   bool Register(int64_t rid, Call* call) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (dead_ || killed_) return false;
     calls_[rid] = call;
     return true;
   }
   void Unregister(int64_t rid) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     calls_.erase(rid);
   }
 
   absl::Status Send(const json::object& message) {
-    absl::MutexLock lock(&write_mu_);
+    std::lock_guard<std::mutex> lock(write_mu_);
     return WriteAll(to_fd_, Frame(message));
   }
   absl::Status SendSync(const json::object& message) {
-    absl::MutexLock lock(&sync_mu_);
+    std::lock_guard<std::mutex> lock(sync_mu_);
     return WriteAll(sync_fd_, Frame(message));
   }
 
@@ -190,51 +193,61 @@ class Worker {
       if (ec || !v.is_object()) break;  // a worker that speaks garbage is treated as dead
       json::object frame = std::move(v.get_object());
       const json::value* rid = frame.if_contains("rid");
-      absl::MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       if (rid == nullptr || !rid->is_number()) {
         init_reply_ = std::move(frame);
+        init_cv_.notify_all();
         continue;
       }
       auto it = calls_.find(rid->to_number<int64_t>());
       if (it == calls_.end()) continue;
-      absl::MutexLock call_lock(&it->second->mu);
-      it->second->inbox.push_back(std::move(frame));
+      {
+        std::lock_guard<std::mutex> call_lock(it->second->mu);
+        it->second->inbox.push_back(std::move(frame));
+      }
+      it->second->cv.notify_one();
     }
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     dead_ = true;
+    init_cv_.notify_all();
     for (auto& [rid, call] : calls_) {
-      absl::MutexLock call_lock(&call->mu);
-      call->dead = true;
+      {
+        std::lock_guard<std::mutex> call_lock(call->mu);
+        call->dead = true;
+      }
+      call->cv.notify_one();
     }
   }
 
   const pid_t pid_;
   const int to_fd_, from_fd_, sync_fd_;
   std::thread reader_;
-  mutable absl::Mutex mu_;
-  std::map<int64_t, Call*> calls_ ABSL_GUARDED_BY(mu_);
-  bool dead_ ABSL_GUARDED_BY(mu_) = false;
-  bool killed_ ABSL_GUARDED_BY(mu_) = false;
-  std::optional<json::object> init_reply_ ABSL_GUARDED_BY(mu_);
-  absl::Mutex write_mu_, sync_mu_;
+  // mu_ guards calls_, dead_, killed_ and init_reply_. Lock order: mu_, then a Call's mu.
+  mutable std::mutex mu_;
+  std::condition_variable init_cv_;
+  std::map<int64_t, Call*> calls_;
+  bool dead_ = false;
+  bool killed_ = false;
+  std::optional<json::object> init_reply_;
+  std::mutex write_mu_, sync_mu_;
 };
 
 WorkerPool::WorkerPool(WorkerConfig config, int size) : config_(std::move(config)), size_(std::max(1, size)) {}
 
 WorkerPool::~WorkerPool() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   workers_.clear();
 }
 
 int WorkerPool::live_workers() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   int n = 0;
   for (const auto& w : workers_) n += w->dead() ? 0 : 1;
   return n;
 }
 
 absl::StatusOr<std::shared_ptr<Worker>> WorkerPool::Pick() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   std::erase_if(workers_, [](const std::shared_ptr<Worker>& w) { return w->dead(); });
   std::shared_ptr<Worker> best;
   for (const auto& w : workers_) {
@@ -282,10 +295,11 @@ absl::StatusOr<InvokeOutcome> WorkerPool::Invoke(const InvokeRequest& request, S
     json::object frame;
     bool dead = false, timed_out = false;
     {
-      absl::MutexLock lock(&call.mu);
-      auto ready = [&call]() ABSL_SHARED_LOCKS_REQUIRED(call.mu) { return !call.inbox.empty() || call.dead; };
+      std::unique_lock<std::mutex> lock(call.mu);
       absl::Duration left = start + request.user_time_limit + served - absl::Now();
-      if (left > absl::ZeroDuration()) call.mu.AwaitWithTimeout(absl::Condition(&ready), left);
+      if (left > absl::ZeroDuration()) {
+        call.cv.wait_for(lock, absl::ToChronoNanoseconds(left), [&call] { return !call.inbox.empty() || call.dead; });
+      }
       if (call.inbox.empty()) {
         dead = call.dead;
         timed_out = !dead;

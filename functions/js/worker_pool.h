@@ -30,7 +30,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
 #include "absl/time/time.h"
 #include "functions/js/node.h"
 
@@ -96,8 +96,8 @@ class WorkerPool {
 
   WorkerConfig config_;
   int size_;
-  mutable absl::Mutex mu_;
-  std::vector<std::shared_ptr<Worker>> workers_ ABSL_GUARDED_BY(mu_);
+  mutable std::mutex mu_;
+  std::vector<std::shared_ptr<Worker>> workers_;  // guarded by mu_
   std::atomic<uint64_t> started_{0};
 };
 

@@ -1,12 +1,7 @@
 #!/usr/bin/env bash
-# Runs the compatibility suite: installs the pinned npm packages from package-lock.json
-# when needed, then node's test runner. CONVEXLITE_BIN must point at the convexlite binary.
+# Runs the compatibility suite: installs the pinned npm packages (install.sh), then node's
+# test runner. CONVEXLITE_BIN must point at the convexlite binary.
 set -euo pipefail
 cd "$(dirname "$0")"
-# npm's own node_modules/.package-lock.json never equals package-lock.json byte for byte,
-# so a stamp of the lock file we installed from says whether node_modules is current.
-if [ ! -d node_modules/convex ] || ! cmp -s package-lock.json node_modules/.convexlite-lock 2>/dev/null; then
-  npm ci --no-audit --no-fund --loglevel=error >/dev/null
-  cp package-lock.json node_modules/.convexlite-lock
-fi
+./install.sh
 exec node --test --test-concurrency=1 --test-reporter=spec ./*.test.mjs

@@ -85,6 +85,13 @@ export const echo = httpAction(async (ctx, request) => {
 export const go = httpAction(async () => Response.redirect("http://127.0.0.1/elsewhere", 302));
 export const boom = httpAction(async () => { throw new Error("http boom"); });
 `;
+const NODE = `"use node";
+import { createHash } from "node:crypto";
+import { v } from "convex/values";
+import { action } from "./_generated/server";
+export const sha = action({ args: { text: v.string() }, handler: async (_ctx, { text }) =>
+  createHash("sha256").update(text).digest("hex") });
+`;
 const HTTP = `
 import { httpRouter } from "convex/server";
 import { httpAction } from "./_generated/server";
@@ -112,7 +119,7 @@ let http;
 before(async () => {
   server = await startServer(["--empty"]);
   project = makeProject({ "convex/probe.ts": PROBE, "convex/actions.ts": ACTIONS, "convex/http.ts": HTTP,
-                          "convex/crons.ts": CRONS }, { onlyFiles: false });
+                          "convex/crons.ts": CRONS, "convex/nodeStuff.ts": NODE }, { onlyFiles: false });
   const pushed = deploy(server, project);
   assert.equal(pushed.status, 0, pushed.stderr + pushed.stdout);
   http = new ConvexHttpClient(server.url);
@@ -193,7 +200,7 @@ test("a ConvexClient subscription to a TS query updates on commit and on a repus
     await waitFor(() => seen.at(-1)?.length === 1, "the update");
     // A repush that changes the query's behaviour re-runs the subscription.
     const other = makeProject({ "convex/probe.ts": PROBE, "convex/actions.ts": ACTIONS, "convex/http.ts": HTTP,
-                                "convex/crons.ts": CRONS }, { onlyFiles: false });
+                                "convex/crons.ts": CRONS, "convex/nodeStuff.ts": NODE }, { onlyFiles: false });
     const messages = join(other, "convex", "messages.ts");
     const { readFileSync } = await import("node:fs");
     writeFileSync(messages, readFileSync(messages, "utf8").replace(".take(50)", ".take(50).then((r) => r.map((m) => ({ ...m, body: m.body.toUpperCase() })))"));
@@ -209,11 +216,44 @@ test("a ConvexClient subscription to a TS query updates on commit and on a repus
   }
 });
 
+test("npx convex logs streams console output and errors; the server prints them too", async () => {
+  const { spawn } = await import("node:child_process");
+  const { join: joinPath, dirname } = await import("node:path");
+  const { fileURLToPath } = await import("node:url");
+  const cli = joinPath(dirname(fileURLToPath(import.meta.url)), "node_modules", "convex", "bin", "main.js");
+  const logs = spawn(process.execPath, [cli, "logs"], {
+    cwd: project,
+    env: { ...process.env, CONVEX_SELF_HOSTED_URL: server.url, CONVEX_SELF_HOSTED_ADMIN_KEY: "compat-admin-key",
+           CONVEX_DEPLOYMENT: "", CI: "1" },
+  });
+  let output = "";
+  logs.stdout.on("data", (d) => { output += d; });
+  logs.stderr.on("data", (d) => { output += d; });
+  try {
+    await new Promise((r) => setTimeout(r, 1500));  // it has read the head cursor
+    await http.action(api.actions.post, { body: "logged" });
+    await assert.rejects(http.mutation(api.messages.send, { channel: "x", author: "y", body: " " }));
+    const deadline = Date.now() + 15000;
+    while (!(output.includes("'posted'") && output.includes("empty message"))) {
+      assert.ok(Date.now() < deadline, `npx convex logs showed:\n${output}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.match(output, /\[CONVEX A\(actions\.js:post\)\] \[INFO\] 'posted' 1/);
+    assert.match(server.output(), /Action actions\.js:post \[INFO\] 'posted' 1/);
+  } finally {
+    logs.kill();
+  }
+});
+
 test("actions run their queries and mutations, with timers and the real clock", async () => {
+  const before = (await http.query(api.messages.list, { channel: "actions" })).length;
   const r = await http.action(api.actions.post, { body: "from an action" });
-  assert.equal(r.count, 1);
+  assert.equal(r.count, before + 1);  // its runQuery saw its own runMutation
   assert.equal(r.realClock, true);
   assert.match(r.id, /^[0-9a-z]{32}$/);
+  // A "use node" module runs in the same workers, with Node's own modules.
+  assert.equal(await http.action(api.nodeStuff.sha, { text: "abc" }),
+               "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   const error = await http.action(api.actions.failing, {}).catch((e) => e);
   assert.ok(error instanceof ConvexError, String(error));
   assert.deepEqual(error.data, { code: "nope", n: 9 });
@@ -313,34 +353,44 @@ test("after a restart the pushed code runs without another push", async () => {
   assert.deepEqual(list.map((m) => m.body), ["kept"]);
 });
 
-test("auth.config.ts providers verify tokens for TS functions; forged ones are refused", async () => {
+test("auth.config.ts providers verify tokens for TS functions; an env change rotates them without a push", async () => {
   const { generateKeyPairSync, createSign } = await import("node:crypto");
-  const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  const jwk = { ...publicKey.export({ format: "jwk" }), kid: "k1", alg: "RS256", use: "sig" };
-  const jwks = `data:application/json;base64,${Buffer.from(JSON.stringify({ keys: [jwk] })).toString("base64")}`;
   const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
-  const now = Math.floor(Date.now() / 1000);
-  const unsigned = `${b64({ alg: "RS256", kid: "k1" })}.${b64({ iss: "https://issuer.test", aud: "convex", sub: "user-1", iat: now, exp: now + 600, name: "Ada" })}`;
-  const token = `${unsigned}.${createSign("RSA-SHA256").update(unsigned).sign(privateKey).toString("base64url")}`;
+  const keyPair = (kid) => {
+    const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const jwk = { ...publicKey.export({ format: "jwk" }), kid, alg: "RS256", use: "sig" };
+    const jwks = `data:application/json;base64,${Buffer.from(JSON.stringify({ keys: [jwk] })).toString("base64")}`;
+    const now = Math.floor(Date.now() / 1000);
+    const unsigned = `${b64({ alg: "RS256", kid })}.${b64({ iss: "https://issuer.test", aud: "convex", sub: "user-1", iat: now, exp: now + 600, name: "Ada" })}`;
+    const token = `${unsigned}.${createSign("RSA-SHA256").update(unsigned).sign(privateKey).toString("base64url")}`;
+    return { jwks, token, unsigned };
+  };
+  const one = keyPair("k1");
+  const two = keyPair("k2");
   const s = await startServer(["--empty", "--durability", "memory"]);
   try {
     const p = makeProject({
       "convex/auth.config.ts": 'export default { providers: [{ type: "customJwt", issuer: "https://issuer.test", jwks: process.env.TEST_JWKS, algorithm: "RS256", applicationID: "convex" }] };\n',
       "convex/me.ts": 'import { query } from "./_generated/server";\nexport const whoami = query({ args: {}, handler: async (ctx) => ctx.auth.getUserIdentity() });\n',
     });
-    assert.equal(npx(s, p, "env", "set", "TEST_JWKS", jwks).status, 0);
+    assert.equal(npx(s, p, "env", "set", "TEST_JWKS", one.jwks).status, 0);
     const pushed = deploy(s, p);
     assert.equal(pushed.status, 0, pushed.stderr + pushed.stdout);
     const client = new ConvexHttpClient(s.url);
     assert.equal(await client.query(api.me.whoami, {}), null);
-    client.setAuth(token);
+    client.setAuth(one.token);
     const me = await client.query(api.me.whoami, {});
     assert.equal(me.subject, "user-1");
     assert.equal(me.tokenIdentifier, "https://issuer.test|user-1");
     assert.equal(me.name, "Ada");
     const forged = new ConvexHttpClient(s.url);
-    forged.setAuth(`${unsigned}.${Buffer.from("not a signature").toString("base64url")}`);
+    forged.setAuth(`${one.unsigned}.${Buffer.from("not a signature").toString("base64url")}`);
     await assert.rejects(forged.query(api.me.whoami, {}), /Could not verify|InvalidAuthHeader|signature/i);
+    // Rotation: auth.config.ts is evaluated again with the new variable; no push needed.
+    assert.equal(npx(s, p, "env", "set", "TEST_JWKS", two.jwks).status, 0);
+    await assert.rejects(client.query(api.me.whoami, {}), /InvalidAuthHeader|Could not verify|key/i);
+    client.setAuth(two.token);
+    assert.equal((await client.query(api.me.whoami, {})).subject, "user-1");
   } finally {
     await s.stop();
   }

@@ -137,8 +137,12 @@ TEST_F(PushTest, StartPushAnswersTheAnalysisAndCommitsNothing) {
   EXPECT_EQ(analysis.at("definition").as_object().at("childComponents").as_array().size(), 0u);
   const json::array& added = response["schemaChange"].as_object().at("indexDiffs").as_object().at("").as_object()
                                  .at("added_indexes").as_array();
-  ASSERT_EQ(added.size(), 1u);
+  ASSERT_EQ(added.size(), 2u);
   EXPECT_EQ(added[0].as_object().at("name"), "messages.by_channel");
+  // The search index is listed (the CLI prints it) though convexlite does not serve it.
+  EXPECT_EQ(added[1].as_object().at("name"), "messages.search_body");
+  EXPECT_EQ(added[1].as_object().at("type"), "search");
+  EXPECT_EQ(added[1].as_object().at("searchField"), "body");
   EXPECT_TRUE(response.contains("environmentVariables") && response.contains("externalDepsId") &&
               response.contains("appAuth") && response.contains("app"));
   // Nothing is served or persisted until finish_push (what `npx convex codegen` relies on).
