@@ -11,7 +11,7 @@
 // Every module is imported once, at init, in the import phase (import_phase.mjs); the
 // functions then run with the per-call globals of call_context.mjs.
 
-import fs from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { calls, installGlobals, newCall } from "./call_context.mjs";
@@ -107,9 +107,12 @@ function main() {
     else if (frame.t === "invoke") void invoke(frame);
     else if (frame.t === "ret") deliver(frame);
   });
-  const input = fs.createReadStream(null, { fd: 3, highWaterMark: 1 << 16 });
+  // A libuv pipe handle (epoll), not fs.createReadStream (whose reads hop through the
+  // thread pool): one wake-up per frame.
+  const input = new net.Socket({ fd: 3, readable: true, writable: false });
   input.on("data", (chunk) => reader.push(chunk));
   input.on("end", () => process.exit(0));
+  input.on("error", () => process.exit(0));
 }
 
 main();
