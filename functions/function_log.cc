@@ -23,10 +23,18 @@ void FunctionLog::Append(FunctionExecution execution) {
   if (listener_) listener_(execution);
 }
 
+void FunctionLog::Close() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+  }
+  appended_.notify_all();
+}
+
 std::vector<FunctionExecution> FunctionLog::After(double cursor_ms, absl::Duration wait, double* new_cursor) {
   std::unique_lock<std::mutex> lock(mu_);
   appended_.wait_for(lock, absl::ToChronoNanoseconds(wait),
-                     [&] { return !entries_.empty() && entries_.back().timestamp_ms > cursor_ms; });
+                     [&] { return closed_ || (!entries_.empty() && entries_.back().timestamp_ms > cursor_ms); });
   std::vector<FunctionExecution> out;
   for (const FunctionExecution& e : entries_) {
     if (e.timestamp_ms > cursor_ms) out.push_back(e);

@@ -39,6 +39,9 @@ class FunctionLog {
   // The entries newer than `cursor_ms`, waiting up to `wait` for one when there are none;
   // `*new_cursor` is the newest timestamp returned (or the head when none).
   std::vector<FunctionExecution> After(double cursor_ms, absl::Duration wait, double* new_cursor);
+  // Ends every wait in After, now and later (a server shutting down must not hold its
+  // long polls open).
+  void Close();
   // Called after each Append, outside the lock (the dev server prints log lines with it).
   // Set it before the log is used.
   void SetListener(std::function<void(const FunctionExecution&)> listener);
@@ -49,6 +52,7 @@ class FunctionLog {
   std::condition_variable appended_;
   std::deque<FunctionExecution> entries_;
   double last_ts_ = 0;
+  bool closed_ = false;
   std::function<void(const FunctionExecution&)> listener_;
 };
 

@@ -849,6 +849,7 @@ int Dev(const App& app, int argc, char** argv) {
   sigwait(&signals, &sig);
   std::printf("convexlite dev: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
   std::fflush(stdout);
+  function_log.Close();  // ends the CLIs' log long polls, which Stop would wait for
   server.Stop();
   live_hub = nullptr;
   jobs.Stop();

@@ -183,3 +183,43 @@ test("a C++ app accepts pushes; a pushed function at one of its paths is refused
     await s.stop();
   }
 });
+
+test("npx convex dev (watch mode) pushes at start and again on every save", async () => {
+  const { spawn } = await import("node:child_process");
+  const { dirname: dir, join: joinPath } = await import("node:path");
+  const { fileURLToPath } = await import("node:url");
+  const cli = joinPath(dir(fileURLToPath(import.meta.url)), "node_modules", "convex", "bin", "main.js");
+  const project = makeProject();
+  const s = await startServer(["--empty", "--durability", "memory"]);
+  const dev = spawn(process.execPath, [cli, "dev", "--typecheck", "disable"], {
+    cwd: project,
+    env: { ...process.env, CONVEX_SELF_HOSTED_URL: s.url, CONVEX_SELF_HOSTED_ADMIN_KEY: ADMIN_KEY, CONVEX_DEPLOYMENT: "", CI: "1" },
+  });
+  let output = "";
+  dev.stdout.on("data", (d) => { output += d; });
+  dev.stderr.on("data", (d) => { output += d; });
+  const readyCount = () => (output.match(/Convex functions ready!/g) ?? []).length;
+  const waitFor = async (predicate, what) => {
+    const deadline = Date.now() + 60000;
+    while (!predicate()) {
+      assert.ok(Date.now() < deadline, `timed out waiting for ${what}:\n${output}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  try {
+    await waitFor(() => readyCount() >= 1, "the first push");
+    assert.ok(identifiers(functionSpec(s, project)).includes("messages.js:send"));
+    // A save to a module esbuild read is a new push.
+    const { appendFileSync } = await import("node:fs");
+    appendFileSync(join(project, "convex", "bank.ts"),
+                   '\nexport const later = query({ args: {}, handler: async () => 2 });\n');
+    await waitFor(() => readyCount() >= 2, "the push after the save");
+    await waitFor(() => identifiers(functionSpec(s, project)).includes("bank.js:later"), "the new function");
+  } finally {
+    dev.kill();
+    const started = Date.now();
+    await s.stop();
+    // The CLI's log long poll does not hold the shutdown.
+    assert.ok(Date.now() - started < 5000, `the server took ${Date.now() - started} ms to stop`);
+  }
+});
