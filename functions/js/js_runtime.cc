@@ -35,7 +35,8 @@ absl::StatusOr<std::shared_ptr<WorkerPool>> JsRuntime::PoolFor(const CodeVersion
   std::lock_guard<std::mutex> lock(mu_);
   std::string key = absl::StrCat(version.id, "/", env_generation_);
   if (pool_ != nullptr && pool_key_ == key) return pool_;
-  WorkerConfig config{*options_.node, options_.runtime_dir, version.dir, version.EntryModules(),
+  WorkerConfig config{*options_.node, options_.runtime_dir, version.dir, ReadPaths(version, options_.runtime_dir),
+                      version.EntryModules(),
                       options_.environment ? options_.environment() : std::map<std::string, std::string>{},
                       options_.max_old_space_mb};
   if (pool_) retired_started_ += pool_->workers_started();

@@ -124,12 +124,14 @@ absl::StatusOr<Module> ModuleStore::Get(const ModuleRef& ref) const {
   return module;
 }
 
-std::string ModuleStore::VersionDir(const std::vector<ModuleRef>& modules) const {
-  return absl::StrCat(root_, "/code/", VersionId(modules));
+std::string ModuleStore::VersionDir(const std::vector<ModuleRef>& modules, const std::string& external_deps) const {
+  return absl::StrCat(root_, "/code/", VersionId(modules), external_deps.empty() ? "" : "-", external_deps);
 }
 
-absl::StatusOr<std::string> ModuleStore::Materialize(const std::vector<ModuleRef>& modules) {
-  std::string dir = VersionDir(modules);
+absl::StatusOr<std::string> ModuleStore::Materialize(const std::vector<ModuleRef>& modules,
+                                                     const std::string& external_deps,
+                                                     const std::string& external_deps_dir) {
+  std::string dir = VersionDir(modules, external_deps);
   std::string done = dir + "/.complete";
   struct stat st;
   if (::stat(done.c_str(), &st) == 0) return dir;
@@ -147,6 +149,12 @@ absl::StatusOr<std::string> ModuleStore::Materialize(const std::vector<ModuleRef
     if (absl::Status s = WriteAtomically(path, module->source); !s.ok()) return s;
     if (module->source_map) {
       if (absl::Status s = WriteAtomically(path + ".map", *module->source_map); !s.ok()) return s;
+    }
+  }
+  if (!external_deps_dir.empty()) {
+    std::filesystem::create_directory_symlink(external_deps_dir + "/node_modules", dir + "/node_modules", ec);
+    if (ec && ec != std::errc::file_exists) {
+      return absl::UnavailableError(absl::StrCat("cannot link the external packages into ", dir, ": ", ec.message()));
     }
   }
   if (absl::Status s = WriteAtomically(done, ""); !s.ok()) return s;

@@ -63,9 +63,13 @@ class ModuleStore {
   [[nodiscard]] absl::StatusOr<Module> Get(const ModuleRef& ref) const;
   bool Has(std::string_view hash) const;
 
-  // Lays out the version of `modules` (already Put) and returns its directory.
-  [[nodiscard]] absl::StatusOr<std::string> Materialize(const std::vector<ModuleRef>& modules);
-  std::string VersionDir(const std::vector<ModuleRef>& modules) const;
+  // Lays out the version of `modules` (already Put) and returns its directory. With
+  // `external_deps` (an ExternalDepsId), the directory is that version's with those
+  // packages: <version id>-<deps id>, whose node_modules links to `external_deps_dir`.
+  [[nodiscard]] absl::StatusOr<std::string> Materialize(const std::vector<ModuleRef>& modules,
+                                                        const std::string& external_deps = "",
+                                                        const std::string& external_deps_dir = "");
+  std::string VersionDir(const std::vector<ModuleRef>& modules, const std::string& external_deps = "") const;
 
   const std::string& root() const { return root_; }
 

@@ -53,12 +53,16 @@ struct Pipe {
 // Runs argv with exactly `env`; the child's stdin, fd 3 and stderr are pipes.
 absl::StatusOr<NodeOutput> Spawn(const std::vector<std::string>& argv,
                                  const std::map<std::string, std::string>& env,
-                                 const std::string& input, absl::Duration timeout) {
+                                 const std::string& input, absl::Duration timeout,
+                                 bool stdout_to_stderr = false) {
   Pipe in, answer, err;
   if (!in.Open() || !answer.Open() || !err.Open()) {
     return absl::UnavailableError(absl::StrCat("cannot create pipes: ", std::strerror(errno)));
   }
-  absl::StatusOr<int> spawned = SpawnProcess(argv, env, {{0, in.fds[0]}, {3, answer.fds[1]}, {2, err.fds[1]}});
+  std::vector<std::pair<int, int>> fds = {{0, in.fds[0]}, {2, err.fds[1]}};
+  if (stdout_to_stderr) fds.push_back({1, err.fds[1]});  // a command (npm): no answer channel
+  else fds.push_back({3, answer.fds[1]});
+  absl::StatusOr<int> spawned = SpawnProcess(argv, env, fds);
   if (!spawned.ok()) return spawned.status();
   pid_t pid = *spawned;
   in.CloseRead();
@@ -204,6 +208,12 @@ std::vector<std::string> NodeRuntime::PermissionFlags(
                                     major_ >= 22 ? "--permission" : "--experimental-permission"};
   for (const std::string& p : read_paths) flags.push_back("--allow-fs-read=" + p);
   return flags;
+}
+
+absl::StatusOr<NodeOutput> NodeRuntime::RunCommand(const std::vector<std::string>& argv,
+                                                   const std::map<std::string, std::string>& env,
+                                                   absl::Duration timeout) const {
+  return Spawn(argv, env, "", timeout, /*stdout_to_stderr=*/true);
 }
 
 absl::StatusOr<NodeOutput> NodeRuntime::RunOnce(const std::string& script,

@@ -55,6 +55,12 @@ class NodeRuntime {
       const std::map<std::string, std::string>& env, const std::vector<std::string>& read_paths,
       const std::string& input, absl::Duration timeout) const;
 
+  // Runs `argv` (not Node, not sandboxed: npm) with exactly `env`, stdin empty, and waits
+  // like RunOnce; its stderr and stdout are both collected in stderr_text.
+  [[nodiscard]] absl::StatusOr<NodeOutput> RunCommand(const std::vector<std::string>& argv,
+                                                      const std::map<std::string, std::string>& env,
+                                                      absl::Duration timeout) const;
+
   // The flags that turn on Node's permission model for `read_paths` (and quiet its
   // experimental warning).
   std::vector<std::string> PermissionFlags(const std::vector<std::string>& read_paths) const;

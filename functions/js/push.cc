@@ -12,6 +12,7 @@
 #include "engine/base/status_macros.h"
 #include "engine/value/json.h"
 #include "functions/auth/crypto.h"
+#include "functions/js/external_packages.h"
 #include "functions/js/runtime_files.h"
 #include "schema/schema.h"
 
@@ -221,7 +222,21 @@ absl::Status PushService::Init() {
   if (absl::Status s = Compile(*version); !s.ok()) {
     return Annotate(s, "the stored code version cannot be compiled");
   }
-  CVX_ASSIGN_OR_RETURN(version->dir, store_->Materialize(version->modules));
+  if (std::optional<std::string> packages_json = text("externalPackages")) {
+    // Installed when it was pushed; installed again if the directory has gone.
+    PackageList packages;
+    for (const json::value& p : json::parse(*packages_json).as_array()) {
+      packages.emplace_back(StringAt(p.as_object(), "name").value_or(""), StringAt(p.as_object(), "version").value_or(""));
+    }
+    version->external_packages_json = *packages_json;
+    version->external_deps_id = ExternalDepsId(packages);
+    version->external_deps_dir = ExternalDepsDir(options_.store_root, version->external_deps_id);
+    if (options_.node) {
+      CVX_ASSIGN_OR_RETURN(version->external_deps_dir, InstallExternalPackages(*options_.node, options_.store_root, packages));
+    }
+  }
+  CVX_ASSIGN_OR_RETURN(version->dir, store_->Materialize(version->modules, version->external_deps_id,
+                                                         version->external_deps_dir));
   return Activate(version);
 }
 
@@ -244,6 +259,9 @@ absl::Status PushService::EnvironmentChanged() {
   version->id = current->id;
   version->modules = current->modules;
   version->dir = current->dir;
+  version->external_packages_json = current->external_packages_json;
+  version->external_deps_id = current->external_deps_id;
+  version->external_deps_dir = current->external_deps_dir;
   CVX_RETURN_IF_ERROR(Analyze(*version, version->dir));
   version->schema_json = current->schema_json;  // a schema change needs a push
   CVX_RETURN_IF_ERROR(Compile(*version));
@@ -301,7 +319,7 @@ absl::Status PushService::Analyze(CodeVersion& version, const std::string& dir) 
                        {"seed", Base64Encode(seed)},
                        {"nowMs", now_ms}};
   CVX_ASSIGN_OR_RETURN(NodeOutput out,
-                       options_.node->RunOnce(runtime_dir_ + "/analyze.mjs", {}, {}, {dir, runtime_dir_},
+                       options_.node->RunOnce(runtime_dir_ + "/analyze.mjs", {}, {}, ReadPaths(version, runtime_dir_),
                                               json::serialize(request), options_.analyze_timeout));
   if (out.timed_out) {
     return UserError("InvalidModules",
@@ -344,10 +362,12 @@ absl::StatusOr<std::shared_ptr<PushService::Pending>> PushService::Prepare(std::
                      "This app uses Convex components (convex.config.ts `app.use(...)`), which "
                      "convexlite does not support yet. Push an app without components.");
   }
-  if (const json::array* deps = ArrayAt(request, "nodeDependencies"); deps != nullptr && !deps->empty()) {
-    return UserError("NodeDependenciesNotSupported",
-                     "convex.json lists node.externalPackages; convexlite does not install "
-                     "external packages yet. Remove them to bundle those packages instead.");
+  PackageList packages;
+  if (const json::array* deps = ArrayAt(request, "nodeDependencies"); deps != nullptr) {
+    for (const json::value& d : *deps) {
+      if (!d.is_object()) return UserError("InvalidExternalModules", "nodeDependencies holds a non-object");
+      packages.emplace_back(StringAt(d.get_object(), "name").value_or(""), StringAt(d.get_object(), "version").value_or(""));
+    }
   }
   std::vector<ModuleRef> refs;
   std::set<std::string> paths;
@@ -412,7 +432,16 @@ absl::StatusOr<std::shared_ptr<PushService::Pending>> PushService::Prepare(std::
   auto version = std::make_shared<CodeVersion>();
   version->modules = refs;
   version->id = VersionId(refs);
-  CVX_ASSIGN_OR_RETURN(std::string dir, store_->Materialize(refs));
+  if (!packages.empty()) {
+    if (!options_.node) return options_.node_error;
+    CVX_ASSIGN_OR_RETURN(version->external_deps_dir, InstallExternalPackages(*options_.node, options_.store_root, packages));
+    version->external_deps_id = ExternalDepsId(packages);
+    json::array list;
+    for (const auto& [name, v] : packages) list.push_back(json::object{{"name", name}, {"version", v}});
+    version->external_packages_json = json::serialize(list);
+    version->id = absl::StrCat(version->id, "-", version->external_deps_id);
+  }
+  CVX_ASSIGN_OR_RETURN(std::string dir, store_->Materialize(refs, version->external_deps_id, version->external_deps_dir));
   version->dir = dir;
   CVX_RETURN_IF_ERROR(Analyze(*version, dir));
   CVX_RETURN_IF_ERROR(Compile(*version));
@@ -454,7 +483,7 @@ absl::StatusOr<std::shared_ptr<PushService::Pending>> PushService::Prepare(std::
        json::object{{"$integer", Base64Le(static_cast<int64_t>(version->pushed_at_ms * 1e6))}}}};
   json::object response{
       {"environmentVariables", env},
-      {"externalDepsId", nullptr},
+      {"externalDepsId", version->external_deps_id.empty() ? json::value(nullptr) : json::value(version->external_deps_id)},
       {"componentDefinitionPackages", json::object{{"", json::object{{"convexlitePushId", pending->id}}}}},
       {"appAuth", app_auth},
       {"analysis", json::object{{"", json::object{{"definition", definition},
@@ -577,7 +606,8 @@ absl::StatusOr<std::string> PushService::FinishPush(std::string_view body) {
              {"analysis", Value::String(v.analysis_json)},
              {"schema", v.schema_json ? Value::String(*v.schema_json) : Value::Null()},
              {"authConfig", v.auth_config_json ? Value::String(*v.auth_config_json) : Value::Null()},
-             {"pushedAt", Value::Float64(v.pushed_at_ms)}};
+             {"pushedAt", Value::Float64(v.pushed_at_ms)},
+             {"externalPackages", v.external_packages_json.empty() ? Value::Null() : Value::String(v.external_packages_json)}};
   double now_ms = absl::ToUnixMillis(absl::Now());
   absl::Status committed = CommitWithRetries(runner_->db(), [&](Transaction& txn) -> absl::Status {
     CVX_RETURN_IF_ERROR(ApplySchemaIn(txn, pending->app->schema()));

@@ -177,6 +177,12 @@ absl::Status CompileAuth(CodeVersion& version) {
 
 }  // namespace
 
+std::vector<std::string> ReadPaths(const CodeVersion& version, const std::string& runtime_dir) {
+  std::vector<std::string> paths = {version.dir, runtime_dir};
+  if (!version.external_deps_dir.empty()) paths.push_back(version.external_deps_dir);
+  return paths;
+}
+
 std::vector<std::string> CodeVersion::EntryModules() const {
   std::vector<std::string> out;
   for (const ModuleRef& m : modules) {

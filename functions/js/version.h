@@ -53,6 +53,11 @@ struct CodeVersion {
   std::optional<std::string> auth_config_json;
   double pushed_at_ms = 0;
   std::string dir;  // where the store laid the version out (ModuleStore::Materialize)
+  // convex.json node.externalPackages as pushed ([{name, version}] JSON), their id and
+  // installed directory (functions/js/external_packages.h); empty when none.
+  std::string external_packages_json;
+  std::string external_deps_id;
+  std::string external_deps_dir;
 
   // Compiled.
   std::vector<AnalyzedFunction> functions;
@@ -66,6 +71,9 @@ struct CodeVersion {
   // auth.config.js.
   std::vector<std::string> EntryModules() const;
 };
+
+// What Node may read for `version`: its directory, its external packages, `runtime_dir`.
+std::vector<std::string> ReadPaths(const CodeVersion& version, const std::string& runtime_dir);
 
 // Compiles the text fields of `version` into the rest. kInvalidArgument with Convex's
 // codes: "InvalidModules" (analysis), "InvalidSchema", "InvalidAuthConfig"; a cron whose

@@ -98,7 +98,7 @@ class Worker {
       return absl::UnavailableError("cannot create a pipe");
     }
     std::vector<std::string> argv = {config.node.path()};
-    for (std::string& f : config.node.PermissionFlags({config.version_dir, config.runtime_dir})) argv.push_back(f);
+    for (std::string& f : config.node.PermissionFlags(config.read_paths)) argv.push_back(f);
     argv.push_back(absl::StrCat("--max-old-space-size=", config.max_old_space_mb));
     argv.push_back(config.runtime_dir + "/worker.mjs");
     absl::StatusOr<int> pid = SpawnProcess(argv, {}, {{3, to_worker[0]}, {4, from_worker[1]}, {5, sync_to_worker[0]}});

@@ -40,6 +40,7 @@ struct WorkerConfig {
   NodeRuntime node;
   std::string runtime_dir;  // where worker.mjs lives
   std::string version_dir;  // the code version's modules
+  std::vector<std::string> read_paths;  // everything the worker may read (ReadPaths)
   std::vector<std::string> modules;  // imported once at start (module paths)
   std::map<std::string, std::string> env;  // process.env
   int max_old_space_mb = 512;

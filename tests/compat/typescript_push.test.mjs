@@ -223,3 +223,27 @@ test("npx convex dev (watch mode) pushes at start and again on every save", asyn
     assert.ok(Date.now() - started < 5000, `the server took ${Date.now() - started} ms to stop`);
   }
 });
+
+test("node.externalPackages are installed with npm for the version and \"use node\" actions import them", async () => {
+  const { execFileSync } = await import("node:child_process");
+  const { mkdtempSync, symlinkSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const project = makeProject({
+    "convex.json": JSON.stringify({ node: { externalPackages: ["is-number"] } }),
+    "convex/external.ts": '"use node";\nimport isNumber from "is-number";\nimport { action } from "./_generated/server";\nexport const check = action({ args: {}, handler: async () => [isNumber("5"), isNumber("x")] });\n',
+  });
+  // The CLI reads the version it pushes from the project's node_modules.
+  const scratch = mkdtempSync(join(tmpdir(), "cvx-npm-"));
+  execFileSync("npm", ["install", "--prefix", scratch, "--no-audit", "--no-fund", "--loglevel=error", "is-number@7.0.0"]);
+  symlinkSync(join(scratch, "node_modules", "is-number"), join(project, "node_modules", "is-number"));
+  const s = await startServer(["--empty", "--durability", "memory"]);
+  try {
+    const pushed = deploy(s, project);
+    assert.equal(pushed.status, 0, pushed.stderr + pushed.stdout);
+    const { ConvexHttpClient } = await import("convex/browser");
+    const { anyApi } = await import("convex/server");
+    assert.deepEqual(await new ConvexHttpClient(s.url).action(anyApi.external.check, {}), [true, false]);
+  } finally {
+    await s.stop();
+  }
+});

@@ -12,6 +12,7 @@
 #include "absl/strings/escaping.h"
 #include "boost/json.hpp"
 #include "functions/auth/crypto.h"
+#include "functions/js/external_packages.h"
 #include "functions/js/modules.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -287,6 +288,21 @@ TEST_F(PushTest, APushedFunctionOrTableTheCppAppHasIsAPathConflict) {
   s = Deploy(PushRequest({{"notes.js", "export {}"}}));
   EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument, "PathConflict"));
   EXPECT_THAT(std::string(s.message()), HasSubstr("table \"messages\""));
+}
+
+TEST(ExternalPackagesTest, BadNamesAndFailedInstallsAreInvalidExternalModules) {
+  absl::StatusOr<NodeRuntime> node = NodeRuntime::Find();
+  if (!node.ok()) GTEST_SKIP() << node.status();
+  cvx::testing::TempDir dir;
+  EXPECT_THAT(InstallExternalPackages(*node, dir.path(), {{"../escape", "1.0.0"}}).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, "InvalidExternalModules"));
+  // No such package (or no registry at all): npm fails, and the push with it.
+  absl::Status s = InstallExternalPackages(*node, dir.path(), {{"convexlite-no-such-package-0x7f3e9a", "1.0.0"}},
+                                           absl::Seconds(120)).status();
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument, "InvalidExternalModules"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("npm install exited with status"));
+  EXPECT_EQ(ExternalDepsId({{"a", "1"}, {"b", "2"}}), ExternalDepsId({{"b", "2"}, {"a", "1"}}));
+  EXPECT_EQ(ExternalDepsId({}), "");
 }
 
 TEST(ModuleStoreTest, PathsAreCheckedAndVersionsAreContentAddressed) {
