@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "absl/strings/escaping.h"
@@ -35,6 +36,18 @@ bool IsValidPackageName(const std::string& name) {
   });
 }
 
+// A registry version or range ("7.0.0", "^1.2", ">=1 <2"), never a path, URL or git spec:
+// those would let a push make npm read from anywhere.
+bool IsRegistryVersion(const std::string& version) {
+  if (version.empty() || version.size() > 128 || version.find(':') != std::string::npos ||
+      version.find('/') != std::string::npos) {
+    return false;
+  }
+  return std::all_of(version.begin(), version.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::strchr(".-+~^<>=|* ", c) != nullptr;
+  });
+}
+
 }  // namespace
 
 std::string ExternalDepsId(const PackageList& packages) {
@@ -55,6 +68,9 @@ absl::StatusOr<std::string> InstallExternalPackages(const NodeRuntime& node, con
   json::object deps;
   for (const auto& [name, version] : packages) {
     if (!IsValidPackageName(name)) return InstallFailed(absl::StrCat("\"", name, "\" is not a package name"));
+    if (!IsRegistryVersion(version)) {
+      return InstallFailed(absl::StrCat("\"", version, "\" (for ", name, ") is not a registry version"));
+    }
     deps[name] = version;
   }
   std::string dir = ExternalDepsDir(root, ExternalDepsId(packages));

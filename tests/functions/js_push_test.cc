@@ -296,6 +296,10 @@ TEST(ExternalPackagesTest, BadNamesAndFailedInstallsAreInvalidExternalModules) {
   cvx::testing::TempDir dir;
   EXPECT_THAT(InstallExternalPackages(*node, dir.path(), {{"../escape", "1.0.0"}}).status(),
               StatusIs(absl::StatusCode::kInvalidArgument, "InvalidExternalModules"));
+  for (const char* spec : {"file:../../etc", "git+https://example.com/x.git", "https://example.com/x.tgz", "../x", ""}) {
+    EXPECT_THAT(InstallExternalPackages(*node, dir.path(), {{"is-number", spec}}).status(),
+                StatusIs(absl::StatusCode::kInvalidArgument, "InvalidExternalModules")) << spec;
+  }
   // No such package (or no registry at all): npm fails, and the push with it.
   absl::Status s = InstallExternalPackages(*node, dir.path(), {{"convexlite-no-such-package-0x7f3e9a", "1.0.0"}},
                                            absl::Seconds(120)).status();
