@@ -52,6 +52,7 @@ constexpr char kDevUsage[] =
     "usage: convexlite dev [--data DIR] [--port 3210] [--site-port 3211] [--admin-key KEY]\n"
     "                      [--durability process|sync|memory] [--secret SECRET]\n"
     "                      [--site-url URL] [--fast-password-hash] [--empty] [--node PATH]\n"
+    "                      [--query-time-limit SECONDS] [--action-time-limit SECONDS]\n"
     "\n"
     "Serves the app: the Convex API (/version, /api/...) on --port and HTTP actions at the\n"
     "root of --site-port (and under /http/ on --port). Data lives in --data (default\n"
@@ -59,7 +60,9 @@ constexpr char kDevUsage[] =
     "\n"
     "TypeScript apps: `npx convex dev` / `npx convex deploy` push to this server (self-hosted\n"
     "mode; it prints the two variables to export). --empty serves no built-in functions, only\n"
-    "what is pushed. --node picks the Node.js (20 or newer) that analyzes pushed code.\n";
+    "what is pushed. --node picks the Node.js (20 or newer) that analyzes pushed code.\n"
+    "The time limits of TypeScript functions are Convex's unless set: 1 s of user time for\n"
+    "queries and mutations, 600 s for actions.\n";
 
 constexpr char kUsage[] =
     "usage: convexlite <command> [flags]\n"
@@ -105,6 +108,8 @@ struct DevFlags {
   bool fast_password_hash = false;
   bool empty = false;  // no built-in functions: only what `npx convex dev` pushes
   std::string node;    // Node.js for pushed TypeScript; empty: `node` on PATH
+  double query_time_limit_s = 1;     // Convex's: 1 s of user time
+  double action_time_limit_s = 600;  // Convex's: 10 minutes
 };
 
 // The built-in environment (RunnerOptions::builtin_env): CONVEX_SITE_URL, the Better Auth
@@ -639,6 +644,13 @@ int Dev(const App& app, int argc, char** argv) {
       const char* v = value();
       if (!v || !*v) return UsageError("--node needs a path");
       flags.node = v;
+    } else if (arg == "--query-time-limit" || arg == "--action-time-limit") {
+      const char* v = value();
+      double seconds = 0;
+      if (!v || !absl::SimpleAtod(v, &seconds) || !(seconds > 0) || seconds > 86400) {
+        return UsageError(std::string(arg) + " needs a number of seconds");
+      }
+      (arg == "--query-time-limit" ? flags.query_time_limit_s : flags.action_time_limit_s) = seconds;
     } else {
       return UsageError("unknown flag " + std::string(arg));
     }
@@ -695,6 +707,8 @@ int Dev(const App& app, int argc, char** argv) {
   }
   js::TypeScriptOptions ts_options;
   ts_options.code_root = code_root;
+  ts_options.query_mutation_time_limit = absl::Seconds(flags.query_time_limit_s);
+  ts_options.action_time_limit = absl::Seconds(flags.action_time_limit_s);
   if (absl::StatusOr<js::NodeRuntime> node = js::NodeRuntime::Find(flags.node); node.ok()) {
     ts_options.node = *node;
   } else if (!flags.node.empty()) {

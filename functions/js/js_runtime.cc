@@ -162,6 +162,8 @@ absl::StatusOr<TypeScriptSupport> StartTypeScript(Runner* runner, const App* bas
   runtime_options.node_error = options.node_error;
   runtime_options.runtime_dir = runtime_dir;
   runtime_options.environment = options.environment;
+  runtime_options.query_mutation_time_limit = options.query_mutation_time_limit;
+  runtime_options.action_time_limit = options.action_time_limit;
   TypeScriptSupport out;
   out.runtime = std::make_shared<JsRuntime>(std::move(runtime_options));
   PushOptions push_options;

@@ -87,6 +87,10 @@ struct TypeScriptOptions {
   absl::Status node_error = absl::OkStatus();
   std::function<std::map<std::string, std::string>()> environment;
   std::function<void()> on_switch;
+  // Convex's user-time limits (JsRuntimeOptions); `convexlite dev --query-time-limit` and
+  // `--action-time-limit` set them.
+  absl::Duration query_mutation_time_limit = absl::Seconds(1);
+  absl::Duration action_time_limit = absl::Minutes(10);
 };
 [[nodiscard]] absl::StatusOr<TypeScriptSupport> StartTypeScript(Runner* runner, const App* base,
                                                                 TypeScriptOptions options);

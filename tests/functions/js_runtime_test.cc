@@ -94,6 +94,7 @@ class JsRuntimeTest : public ::testing::Test {
     TypeScriptOptions options;
     options.code_root = dir_.path();
     options.node = *node;
+    options.query_mutation_time_limit = time_limit_;
     ASSERT_OK_AND_ASSIGN(ts_, StartTypeScript(runner_.get(), &base_, std::move(options)));
     json::object app{{"changedModules", json::array{json::object{{"path", "bank.js"}, {"source", kModule}}}},
                      {"dependencies", json::array()}};
@@ -110,6 +111,7 @@ class JsRuntimeTest : public ::testing::Test {
     return r->ok() ? *r->value : Value();
   }
 
+  absl::Duration time_limit_ = absl::Seconds(1);
   cvx::testing::TempDir dir_;
   App base_;
   std::unique_ptr<Database> db_;
@@ -169,6 +171,17 @@ TEST_F(JsRuntimeTest, ACallPastItsTimeLimitIsKilledAndWritesNothing) {
   EXPECT_EQ(Call("bank:count").float64(), 0);
   EXPECT_EQ(Call("bank:total").float64(), 0);  // a fresh worker answers
   EXPECT_GE(ts_.runtime->workers_started(), 2u);
+}
+
+class ShortLimitTest : public JsRuntimeTest {
+ protected:
+  ShortLimitTest() { time_limit_ = absl::Milliseconds(300); }
+};
+
+TEST_F(ShortLimitTest, TheTimeLimitIsConfigurable) {
+  ASSERT_OK_AND_ASSIGN(FunctionResult r, runner_->Run("bank:spin", Value::FromObject({})));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error->message, "Function execution timed out (maximum duration: 0.3s)");
 }
 
 TEST_F(JsRuntimeTest, AnEnvironmentChangeStartsFreshWorkers) {
