@@ -115,6 +115,19 @@ absl::Status Transaction::CheckUsable() {
   return absl::OkStatus();
 }
 
+Transaction::Savepoint Transaction::Save() const {
+  // TableInfo entries are immutable once in table_changes_ (every change makes a new
+  // one), so copying the map of pointers is a snapshot of the catalog changes.
+  return Savepoint(WriteState{writes_, index_overlay_, table_changes_, raw_writes_});
+}
+
+void Transaction::RollbackTo(Savepoint savepoint) {
+  writes_ = std::move(savepoint.state_.writes);
+  index_overlay_ = std::move(savepoint.state_.index_overlay);
+  table_changes_ = std::move(savepoint.state_.table_changes);
+  raw_writes_ = std::move(savepoint.state_.raw_writes);
+}
+
 void Transaction::RecordRead(std::string lo, std::string hi) {
   if (lo < hi) reads_.emplace_back(std::move(lo), std::move(hi));
 }

@@ -181,12 +181,29 @@ class Transaction {
   // Number of documents written (inserts, replaces, deletes) so far.
   size_t write_count() const { return writes_.size(); }
 
+  // The transaction's writes at one moment, for a nested mutation that may fail
+  // (ctx.runMutation inside a mutation: Convex rolls back the callee's writes when it
+  // throws, and the caller may catch and go on). Costs a copy of the write set.
+  class Savepoint;
+  [[nodiscard]] Savepoint Save() const;
+  // Drops every write made since `savepoint` was taken (documents, index entries, catalog
+  // changes). The read set is kept: what the rolled-back code read still decided what the
+  // caller sees, so it must still be validated at commit. `savepoint` must come from this
+  // transaction; savepoints taken after it become invalid.
+  void RollbackTo(Savepoint savepoint);
+
  private:
   friend class Database;
   struct PendingWrite {
     std::optional<Document> before;  // as of the snapshot
     std::optional<Document> after;   // nullopt = deleted
     uint32_t table_number = 0;
+  };
+  struct WriteState {
+    std::map<DocumentId, PendingWrite> writes;
+    std::map<std::string, bool> index_overlay;
+    std::map<std::string, std::shared_ptr<engine_internal::TableInfo>> table_changes;
+    std::map<std::string, std::optional<std::string>> raw_writes;
   };
 
   Transaction(Database* db, std::shared_ptr<const engine_internal::Snapshot> snapshot,
@@ -228,6 +245,13 @@ class Transaction {
   // Catalog changes: tables created or re-indexed here, and raw meta writes.
   std::map<std::string, std::shared_ptr<engine_internal::TableInfo>> table_changes_;
   std::map<std::string, std::optional<std::string>> raw_writes_;
+};
+
+class Transaction::Savepoint {
+ private:
+  friend class Transaction;
+  explicit Savepoint(WriteState state) : state_(std::move(state)) {}
+  WriteState state_;
 };
 
 }  // namespace cvx

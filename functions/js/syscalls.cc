@@ -446,7 +446,12 @@ absl::StatusOr<std::string> UdfSyscalls::Syscall(std::string_view op, std::strin
     }
     absl::StatusOr<Value> result;
     if (want == FunctionType::kMutation) {
+      // A sub-transaction, as in Convex: when the callee fails its writes are dropped, and
+      // the caller may catch the error and go on. Its reads stay in the read set.
+      Transaction* txn = mutation_ctx_->db().transaction();
+      Transaction::Savepoint savepoint = txn->Save();
       result = std::get<MutationHandler>(fn->handler)(*mutation_ctx_, a);
+      if (!result.ok()) txn->RollbackTo(std::move(savepoint));
     } else if (query_ctx_ != nullptr) {
       result = std::get<QueryHandler>(fn->handler)(*query_ctx_, a);
     } else {

@@ -17,6 +17,7 @@ import { deploy, makeProject, npx, removeProjects } from "./ts_project.mjs";
 const api = anyApi;
 const PROBE = `
 import { v, ConvexError } from "convex/values";
+import { createFunctionHandle } from "convex/server";
 import { internalMutation, mutation, query } from "./_generated/server";
 import { api, internal } from "./_generated/api";
 
@@ -43,6 +44,16 @@ export const nested = mutation({ args: {}, handler: async (ctx) => {
   await ctx.runMutation(internal.probe.insertNested, { body: "nested" });
   const seen = await ctx.runQuery(api.messages.list, { channel: "nested" });
   return seen.length;
+} });
+export const nestedCaught = mutation({ args: {}, handler: async (ctx) => {
+  const caught = [];
+  // The callee inserts, then throws: its insert is rolled back, the caller's are kept.
+  for (const target of [api.probe.fail, await createFunctionHandle(api.probe.fail)]) {
+    try { await ctx.runMutation(target, { n: caught.length }); } catch (e) { caught.push(e.data); }
+  }
+  await ctx.db.insert("messages", { channel: "caught", author: "outer", body: "kept" });
+  const failed = await ctx.db.query("messages").withIndex("by_channel", (q) => q.eq("channel", "fail")).collect();
+  return { caught, failedSeen: failed.length };
 } });
 export const insertNested = internalMutation({ args: { body: v.string() }, handler: async (ctx, { body }) =>
   ctx.db.insert("messages", { channel: "nested", author: "inner", body }) });
@@ -156,6 +167,11 @@ test("queries and mutations run, with validation, Convex's errors and rollbacks"
 
 test("nested functions share the transaction; pagination and the scheduler work", async () => {
   assert.equal(await http.mutation(api.probe.nested, {}), 1);
+  // A nested mutation that throws is a sub-transaction: its writes go, the caller's stay.
+  const caught = await http.mutation(api.probe.nestedCaught, {});
+  assert.deepEqual(caught, { caught: [{ code: "nope", n: 0 }, { code: "nope", n: 1 }], failedSeen: 0 });
+  assert.deepEqual(await http.query(api.messages.list, { channel: "fail" }), []);
+  assert.deepEqual((await http.query(api.messages.list, { channel: "caught" })).map((m) => m.body), ["kept"]);
   await http.mutation(api.probe.later, {});
   const deadline = Date.now() + 5000;
   while ((await http.query(api.messages.list, { channel: "nested" })).length < 2) {

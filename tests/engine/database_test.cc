@@ -90,6 +90,62 @@ TEST(DatabaseTest, WritesInvisibleUntilCommitAndDroppedOnAbandon) {
   EXPECT_TRUE(db->TableNames().empty());  // the table creation did not leak either
 }
 
+TEST(DatabaseTest, RollbackToSavepointDropsLaterWritesOnly) {
+  auto db = OpenTestDb();
+  auto setup = db->Begin();
+  ASSERT_OK_AND_ASSIGN(DocumentId kept, setup->Insert("t", Fields({{"v", Value::Float64(0)}})));
+  ASSERT_OK(setup->Commit());
+
+  auto txn = db->Begin();
+  ASSERT_OK(txn->Replace(kept, Fields({{"v", Value::Float64(1)}})));
+  ASSERT_OK_AND_ASSIGN(DocumentId before, txn->Insert("t", Fields({{"v", Value::Float64(2)}})));
+  Transaction::Savepoint savepoint = txn->Save();
+  // After the savepoint: a replace, a delete, an insert into a new table, a new index.
+  ASSERT_OK(txn->Replace(kept, Fields({{"v", Value::Float64(9)}})));
+  ASSERT_OK(txn->Delete(before));
+  ASSERT_OK_AND_ASSIGN(DocumentId gone, txn->Insert("fresh", {}));
+  ASSERT_OK(txn->SetIndexes("t", {IndexDefinition{"by_v", {"v"}}}));
+  txn->RollbackTo(std::move(savepoint));
+
+  ASSERT_OK_AND_ASSIGN(auto k, txn->Get(kept));
+  EXPECT_EQ(k->fields.at("v").float64(), 1);
+  ASSERT_OK_AND_ASSIGN(auto b, txn->Get(before));
+  ASSERT_TRUE(b.has_value());
+  ASSERT_OK_AND_ASSIGN(auto g, txn->Get(gone));
+  EXPECT_FALSE(g.has_value());
+  ScanRequest scan;
+  scan.table = "t";
+  ASSERT_OK_AND_ASSIGN(ScanResult all, txn->Scan(scan));
+  EXPECT_THAT(Numbers(all, "v"), ElementsAre(1, 2));  // index entries rolled back too
+  scan.index = "by_v";
+  EXPECT_THAT(txn->Scan(scan), StatusIs(absl::StatusCode::kNotFound, "IndexNotFound"));
+  ASSERT_OK(txn->Commit());
+
+  auto check = db->Begin();
+  EXPECT_THAT(check->TableNames(), ElementsAre("t"));
+  ScanRequest committed_scan;
+  committed_scan.table = "t";
+  ASSERT_OK_AND_ASSIGN(ScanResult committed, check->Scan(committed_scan));
+  EXPECT_THAT(Numbers(committed, "v"), ElementsAre(1, 2));
+}
+
+TEST(DatabaseTest, RolledBackReadsStillConflict) {
+  auto db = OpenTestDb();
+  auto setup = db->Begin();
+  ASSERT_OK_AND_ASSIGN(DocumentId id, setup->Insert("t", Fields({{"v", Value::Float64(0)}})));
+  ASSERT_OK(setup->Commit());
+
+  auto txn = db->Begin();
+  Transaction::Savepoint savepoint = txn->Save();
+  ASSERT_OK(txn->Get(id).status());
+  txn->RollbackTo(std::move(savepoint));
+  ASSERT_OK(txn->Insert("t", {}).status());
+  auto other = db->Begin();
+  ASSERT_OK(other->Replace(id, Fields({{"v", Value::Float64(1)}})));
+  ASSERT_OK(other->Commit());
+  EXPECT_THAT(txn->Commit(), StatusIs(absl::StatusCode::kAborted, "OccConflict"));
+}
+
 TEST(DatabaseTest, RejectsBadInput) {
   auto db = OpenTestDb();
   auto txn = db->Begin();
