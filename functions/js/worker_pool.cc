@@ -77,13 +77,16 @@ std::atomic<int64_t> next_rid{1};
 // (Node's and the caller's) instead of three. Synchronization is std::mutex and
 // std::condition_variable (pthreads) so ThreadSanitizer sees it; Debian's abseil is not
 // instrumented.
+// One call's mailbox on a worker.
+struct WorkerCall {
+  std::deque<json::object> inbox;  // guarded by the worker's mu_
+  std::condition_variable cv;      // signalled when a frame arrives or it may read
+  bool waiting = false;            // guarded by the worker's mu_
+};
+
 class Worker {
  public:
-  struct Call {
-    std::deque<json::object> inbox;  // guarded by the worker's mu_
-    std::condition_variable cv;      // signalled when a frame arrives or it may read
-    bool waiting = false;            // guarded by the worker's mu_
-  };
+  using Call = WorkerCall;
   enum class Next { kFrame, kDead, kTimeout };
 
   static absl::StatusOr<std::shared_ptr<Worker>> Start(const WorkerConfig& config) {
@@ -160,11 +163,20 @@ class Worker {
     std::lock_guard<std::mutex> lock(mu_);
     return static_cast<int>(calls_.size());
   }
+  // For Pick: {stalled, calls in flight}, lower is better. Stalled: it has calls but has
+  // sent nothing for a while, so it is most likely running synchronous JavaScript, and a
+  // call sent to it would wait behind that.
+  std::pair<bool, int> Load(absl::Time now) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    bool stalled = !calls_.empty() && now - last_heard_ > absl::Milliseconds(10);
+    return {stalled, static_cast<int>(calls_.size())};
+  }
 
   // False when the worker is already dead (the call then fails at once).
   bool Register(int64_t rid, Call* call) {
     std::lock_guard<std::mutex> lock(mu_);
     if (dead_ || killed_) return false;
+    if (calls_.empty()) last_heard_ = absl::Now();  // an idle worker starts the call at once
     calls_[rid] = call;
     return true;
   }
@@ -217,6 +229,7 @@ class Worker {
         dead_ = true;
         for (auto& [id, c] : calls_) c->cv.notify_one();
       } else if (got > 0) {
+        last_heard_ = absl::Now();
         const json::value* r = frame.if_contains("rid");
         int64_t target = r != nullptr && r->is_number() ? r->to_number<int64_t>() : 0;
         auto it = calls_.find(target);
@@ -295,6 +308,7 @@ class Worker {
   // mu_ guards everything below and every registered Call's inbox.
   mutable std::mutex mu_;
   std::map<int64_t, Call*> calls_;
+  absl::Time last_heard_;  // when it last sent a frame or, idle, was given a call
   bool reading_ = false;
   bool dead_ = false;
   bool killed_ = false;
@@ -316,14 +330,19 @@ int WorkerPool::live_workers() const {
   return n;
 }
 
-absl::StatusOr<std::shared_ptr<Worker>> WorkerPool::Pick() {
+absl::StatusOr<std::shared_ptr<Worker>> WorkerPool::Pick(int64_t rid, WorkerCall* call) {
+  // Choosing and registering happen under one lock, so calls arriving together see each
+  // other's load and spread over the pool.
   std::lock_guard<std::mutex> lock(mu_);
   std::erase_if(workers_, [](const std::shared_ptr<Worker>& w) { return w->dead(); });
   std::shared_ptr<Worker> best;
+  std::pair<bool, int> best_load;
+  absl::Time now = absl::Now();
   for (const auto& w : workers_) {
-    if (best == nullptr || w->in_flight() < best->in_flight()) best = w;
+    std::pair<bool, int> load = w->Load(now);
+    if (best == nullptr || load < best_load) best = w, best_load = load;
   }
-  if (best == nullptr || (best->in_flight() > 0 && static_cast<int>(workers_.size()) < size_)) {
+  if (best == nullptr || (best_load.second > 0 && static_cast<int>(workers_.size()) < size_)) {
     absl::StatusOr<std::shared_ptr<Worker>> started = Worker::Start(config_);
     if (!started.ok()) {
       if (best != nullptr) return best;
@@ -333,13 +352,14 @@ absl::StatusOr<std::shared_ptr<Worker>> WorkerPool::Pick() {
     workers_.push_back(*started);
     best = *started;
   }
+  if (!best->Register(rid, call)) return nullptr;  // it died just now
   return best;
 }
 
 absl::StatusOr<InvokeOutcome> WorkerPool::Invoke(const InvokeRequest& request, SyscallHandler& handler) {
-  CVX_ASSIGN_OR_RETURN(std::shared_ptr<Worker> worker, Pick());
   int64_t rid = next_rid.fetch_add(1);
   Worker::Call call;
+  CVX_ASSIGN_OR_RETURN(std::shared_ptr<Worker> worker, Pick(rid, &call));
   InvokeOutcome outcome;
   auto died = [&] {
     outcome.ok = false;
@@ -348,7 +368,7 @@ absl::StatusOr<InvokeOutcome> WorkerPool::Invoke(const InvokeRequest& request, S
         "killed); nothing the function wrote was kept";
     return outcome;
   };
-  if (!worker->Register(rid, &call)) return died();
+  if (worker == nullptr) return died();
   struct Unregister {
     Worker* w;
     int64_t rid;

@@ -75,6 +75,7 @@ class SyscallHandler {
 };
 
 class Worker;
+struct WorkerCall;
 
 class WorkerPool {
  public:
@@ -93,7 +94,9 @@ class WorkerPool {
   uint64_t workers_started() const { return started_.load(); }
 
  private:
-  absl::StatusOr<std::shared_ptr<Worker>> Pick();
+  // The least loaded live worker (starting one while the pool is not full and every worker
+  // is busy), with `call` registered on it as `rid`; nullptr when it died meanwhile.
+  absl::StatusOr<std::shared_ptr<Worker>> Pick(int64_t rid, WorkerCall* call);
 
   WorkerConfig config_;
   int size_;

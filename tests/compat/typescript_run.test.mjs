@@ -95,6 +95,11 @@ export const echo = httpAction(async (ctx, request) => {
 });
 export const go = httpAction(async () => Response.redirect("http://127.0.0.1/elsewhere", 302));
 export const boom = httpAction(async () => { throw new Error("http boom"); });
+export const hog = action({ args: {}, handler: async () => {
+  await new Promise((r) => setTimeout(r, 50));  // calls that arrived with it finish first
+  const kept = [];
+  for (;;) kept.push(new Array(1 << 20).fill(kept.length));  // 8 MB of heap each, never freed
+} });
 `;
 const NODE = `"use node";
 import { createHash } from "node:crypto";
@@ -358,6 +363,21 @@ test("a worker killed mid-mutation fails only that call and writes nothing", asy
   await assert.rejects(pending, /Node worker running this function exited/);
   assert.deepEqual(await http.query(api.messages.list, { channel: "killed" }), []);
   assert.ok(Array.isArray(await http.query(api.messages.list, { channel: "general" })));
+});
+
+test("a worker that runs out of memory fails only its call; the server keeps serving", async () => {
+  const pending = http.action(api.actions.hog, {});
+  let served = 0;
+  let settled = false;
+  pending.catch(() => {}).finally(() => { settled = true; });
+  while (!settled) {  // the other worker and the server answer while the heap fills
+    assert.ok(Array.isArray(await http.query(api.messages.list, { channel: "general" })));
+    served++;
+  }
+  await assert.rejects(pending, /Node worker running this function exited \(it crashed, ran out of memory/);
+  assert.ok(served >= 1);
+  await http.mutation(api.messages.send, { channel: "after-oom", author: "a", body: "ok" });
+  assert.equal((await http.query(api.messages.list, { channel: "after-oom" })).length, 1);
 });
 
 test("after a restart the pushed code runs without another push", async () => {
