@@ -463,7 +463,8 @@ void Run(int rounds, int only_clients, const std::string& only_server) {
   options.io_threads = 1;
   options.api = [](const HttpRequest&) { return HttpResponse{404, {}, "", {}}; };
   options.site = options.api;
-  options.sync = [&](std::function<void(std::string)> send, std::function<void(int, std::string)> close) {
+  options.sync = [&](const HttpRequest&, std::function<void(std::string)> send,
+                     std::function<void(int, std::string)> close) {
     auto session = std::make_shared<SyncSession>(&runner, &hub, &pool, nullptr, "", std::move(send),
                                                  std::move(close));
     hub.Add(session);

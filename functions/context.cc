@@ -8,6 +8,15 @@
 #include "functions/triggers.h"
 
 namespace cvx {
+
+std::string RequestMetadata::NewRequestId() {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id;
+  uint64_t bits = rng();
+  for (int i = 0; i < 16; ++i) id.push_back(kHex[(bits >> (4 * i)) & 0xf]);
+  return id;
+}
 namespace {
 
 constexpr char kOverLimitHelp[] =
@@ -106,8 +115,9 @@ absl::Status ExecutionState::CountWrite(size_t bytes) {
   return absl::OkStatus();
 }
 
-absl::Status ExecutionState::CountScheduled() {
+absl::Status ExecutionState::CountScheduled(size_t args_bytes) {
   CVX_RETURN_IF_ERROR(poisoned_);
+  scheduled_args_bytes_ += args_bytes;
   if (++scheduled_ > limits_.max_scheduled) {
     return Poison(InvalidArgument(
         "TooManyFunctionsScheduled",
@@ -334,9 +344,10 @@ absl::StatusOr<std::string> Scheduler::RunAt(double timestamp_ms, std::string_vi
                            absl::StrCat("Could not find function for '",
                                         FunctionPathForDisplay(canonical), "'"));
   }
-  CVX_RETURN_IF_ERROR(state_->CountScheduled());
+  Value arg = Value::FromObject(std::move(args));
+  CVX_RETURN_IF_ERROR(state_->CountScheduled(ValueSize(arg)));
   Object row{{"name", Value::String(FunctionPathWithJs(canonical))},
-             {"args", Value::FromArray({Value::FromObject(std::move(args))})},
+             {"args", Value::FromArray({std::move(arg)})},
              {"scheduledTime", Value::Float64(timestamp_ms)},
              {"state", Value::FromObject({{"kind", Value::String("pending")}})}};
   return writer_->InsertSystem(kScheduledTable, std::move(row));

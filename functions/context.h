@@ -43,6 +43,22 @@ struct Limits {
   size_t max_documents_written = 16000;
   size_t max_bytes_written = 16 << 20;
   size_t max_scheduled = 1000;
+  // TRANSACTION_MAX_SCHEDULED_TOTAL_ARGUMENT_SIZE_BYTES; reported by getTransactionMetrics.
+  size_t max_scheduled_args_bytes = 1 << 23;
+};
+
+// What a call's ctx.meta.getRequestMetadata() reports: the request that started it. The
+// functions it calls (runQuery/runMutation/runAction) see the same; a scheduled job's
+// execution has scheduled_function_id and no ip or user agent.
+struct RequestMetadata {
+  std::optional<std::string> ip;
+  std::optional<std::string> user_agent;
+  std::string request_id;  // 16 hex digits, the id error messages name ("[Request ID: ..]")
+  std::optional<std::string> scheduled_function_id;  // the _scheduled_functions document
+  std::optional<std::string> auth_token;  // the JWT the caller authenticated with, if any
+
+  // 16 random hex digits.
+  static std::string NewRequestId();
 };
 
 inline constexpr char kEnvironmentTable[] = "_environment_variables";
@@ -61,8 +77,26 @@ class ExecutionState {
 
   absl::Status CountRead(size_t documents, size_t bytes, size_t intervals);
   absl::Status CountWrite(size_t bytes);
-  absl::Status CountScheduled();
+  absl::Status CountScheduled(size_t args_bytes = 0);
   const absl::Status& poisoned() const { return poisoned_; }
+
+  // ctx.meta.getTransactionMetrics(): each limit's {used, remaining}.
+  struct Metric {
+    size_t used = 0, limit = 0;
+  };
+  struct Metrics {
+    Metric bytes_read, bytes_written, database_queries, documents_read, documents_written,
+        functions_scheduled, scheduled_function_args_bytes;
+  };
+  Metrics metrics() const {
+    return Metrics{{bytes_read_, limits_.max_bytes_read},
+                   {bytes_written_, limits_.max_bytes_written},
+                   {intervals_, limits_.max_read_intervals},
+                   {documents_read_, limits_.max_documents_read},
+                   {documents_written_, limits_.max_documents_written},
+                   {scheduled_, limits_.max_scheduled},
+                   {scheduled_args_bytes_, limits_.max_scheduled_args_bytes}};
+  }
 
   void Log(LogLevel level, std::string_view message);
   const std::vector<std::string>& log_lines() const { return log_lines_; }
@@ -81,6 +115,8 @@ class ExecutionState {
 
   // The app the call runs in (set by the Runner), for system functions that describe it.
   const class App* app = nullptr;
+  // The request that started the call (set by the Runner; never null while it runs).
+  const RequestMetadata* request = nullptr;
   bool paginated = false;  // one paginate() per function
   // The end cursor of the page paginate() returned (for the sync journal), if any.
   std::optional<std::string> page_end_cursor;
@@ -100,7 +136,7 @@ class ExecutionState {
   absl::Status Poison(absl::Status status);
   Limits limits_;
   size_t documents_read_ = 0, bytes_read_ = 0, intervals_ = 0;
-  size_t documents_written_ = 0, bytes_written_ = 0, scheduled_ = 0;
+  size_t documents_written_ = 0, bytes_written_ = 0, scheduled_ = 0, scheduled_args_bytes_ = 0;
   absl::Status poisoned_;
   std::vector<std::string> log_lines_;
   double now_ms_;
@@ -207,6 +243,8 @@ class ContextBase {
   double Now() const { return state_->now_ms(); }  // Date.now(): whole ms, frozen per execution
   double Random() { return state_->Random(); }      // Math.random(), seeded per execution
   const App* app() const { return state_->app; }  // the app this call runs in
+  // ctx.meta.getRequestMetadata(): the request that started the call.
+  const RequestMetadata& request_metadata() const { return *state_->request; }
   // The execution's bookkeeping (limits, logs, clock), for runtimes built on a context.
   ExecutionState* execution_state() { return state_; }
 

@@ -51,6 +51,18 @@ absl::StatusOr<Value> Guarded(F&& f) {
 
 bool IsHandlerFault(const absl::Status& s) { return ErrorTag(s) == "UncaughtException"; }
 
+RequestMetadata WithRequestId(RequestMetadata request) {
+  if (request.request_id.empty()) request.request_id = RequestMetadata::NewRequestId();
+  return request;
+}
+
+// The header's value, lower-case names as HttpActionRequest keeps them.
+std::optional<std::string> HeaderOf(const std::map<std::string, std::string>& headers,
+                                    const std::string& name) {
+  auto it = headers.find(name);
+  return it == headers.end() ? std::nullopt : std::optional<std::string>(it->second);
+}
+
 }  // namespace
 
 Runner::Runner(const App* app, Database* db, RunnerOptions options)
@@ -146,6 +158,7 @@ absl::StatusOr<FunctionResult> Runner::RunTransactional(const App& app,
                                                         const CallOptions& options) {
   std::mt19937_64 jitter(executions_.fetch_add(1) + 1);
   absl::Duration backoff = options_.occ_initial_backoff;
+  const RequestMetadata request = WithRequestId(options.request);
   for (int attempt = 0;; ++attempt) {
     std::unique_ptr<Transaction> txn;
     if (options.snapshot_ts && fn.type == FunctionType::kQuery) {
@@ -160,6 +173,7 @@ absl::StatusOr<FunctionResult> Runner::RunTransactional(const App& app,
     state.cursor_key = options_.cursor_key;
     state.journal_end_cursor = options.journal;
     state.app = &app;
+    state.request = &request;
     TableNameResolver resolver = [&txn](uint32_t n) { return txn->TableName(n); };
     FunctionResult result;
     if (fn.args) {
@@ -231,6 +245,8 @@ absl::StatusOr<FunctionResult> Runner::RunAction(const App& app, const Registere
                        static_cast<double>(options_.clock->NowNanos() / 1000000), seed);
   state.builtin_env = &options_.builtin_env;
   state.app = &app;
+  const RequestMetadata request = WithRequestId(options.request);
+  state.request = &request;
   if (fn.args) {
     auto txn = db_->Begin();
     TableNameResolver resolver = [&txn](uint32_t n) { return txn->TableName(n); };
@@ -285,6 +301,15 @@ HttpActionResponse Runner::RunHttpAction(const HttpActionRequest& request,
                        static_cast<double>(options_.clock->NowNanos() / 1000000), seed);
   state.builtin_env = &options_.builtin_env;
   state.app = app.get();
+  RequestMetadata meta;
+  meta.request_id = absl::StrCat(absl::Hex(seed, absl::kZeroPad16));
+  if (!request.remote_addr.empty()) meta.ip = request.remote_addr;
+  meta.user_agent = HeaderOf(request.headers, "user-agent");
+  if (std::optional<std::string> auth = HeaderOf(request.headers, "authorization");
+      identity && auth && absl::StartsWithIgnoreCase(*auth, "bearer ")) {
+    meta.auth_token = auth->substr(7);
+  }
+  state.request = &meta;
   ActionCtx ctx(this, &identity, &state);
   absl::StatusOr<HttpActionResponse> response;
   absl::Time start = absl::Now();
@@ -305,8 +330,7 @@ HttpActionResponse Runner::RunHttpAction(const HttpActionRequest& request,
     options_.function_log->Append(std::move(e));
   }
   if (!response.ok()) {
-    std::string id = absl::StrCat(absl::Hex(seed, absl::kZeroPad16));
-    return json_error(500, absl::StrCat("[Request ID: ", id, "] Server Error: ",
+    return json_error(500, absl::StrCat("[Request ID: ", meta.request_id, "] Server Error: ",
                                         response.status().message()));
   }
   return *std::move(response);
@@ -406,9 +430,11 @@ absl::StatusOr<Value> Unwrap(absl::StatusOr<FunctionResult> result, ExecutionSta
   return std::move(*result->value);
 }
 
-CallOptions NestedCall(const std::optional<UserIdentity>* identity, FunctionType type) {
+CallOptions NestedCall(const std::optional<UserIdentity>* identity, const ExecutionState* state,
+                       FunctionType type) {
   CallOptions options;
   options.identity = *identity;
+  if (state->request != nullptr) options.request = *state->request;
   options.allow_internal = true;
   options.expected_type = type;
   return options;
@@ -417,19 +443,19 @@ CallOptions NestedCall(const std::optional<UserIdentity>* identity, FunctionType
 
 absl::StatusOr<Value> ActionCtx::RunQuery(std::string_view path, Object args) {
   return Unwrap(runner_->Run(path, Value::FromObject(std::move(args)),
-                             NestedCall(identity_, FunctionType::kQuery)),
+                             NestedCall(identity_, state_, FunctionType::kQuery)),
                 state_);
 }
 
 absl::StatusOr<Value> ActionCtx::RunMutation(std::string_view path, Object args) {
   return Unwrap(runner_->Run(path, Value::FromObject(std::move(args)),
-                             NestedCall(identity_, FunctionType::kMutation)),
+                             NestedCall(identity_, state_, FunctionType::kMutation)),
                 state_);
 }
 
 absl::StatusOr<Value> ActionCtx::RunAction(std::string_view path, Object args) {
   return Unwrap(runner_->Run(path, Value::FromObject(std::move(args)),
-                             NestedCall(identity_, FunctionType::kAction)),
+                             NestedCall(identity_, state_, FunctionType::kAction)),
                 state_);
 }
 
@@ -437,6 +463,7 @@ absl::StatusOr<Value> ActionCtx::RunInTransaction(
     std::string_view name, std::function<absl::StatusOr<Value>(MutationCtx&)> body) {
   CallOptions options;
   options.identity = *identity_;
+  if (state_->request != nullptr) options.request = *state_->request;
   return Unwrap(runner_->RunMutationHandler(
                     name, [&body](MutationCtx& ctx, const Object&) { return body(ctx); },
                     options),

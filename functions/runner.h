@@ -59,6 +59,9 @@ struct FunctionResult {
 
 struct CallOptions {
   std::optional<UserIdentity> identity;
+  // The request the call serves (ctx.meta.getRequestMetadata()); an empty request_id gets
+  // a fresh one.
+  RequestMetadata request;
   bool allow_internal = false;  // admin callers, runQuery & co, the scheduler
   // When set, the function must be of this type ("Trying to execute ... as ...").
   std::optional<FunctionType> expected_type;

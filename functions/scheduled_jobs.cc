@@ -133,6 +133,7 @@ absl::Status JobExecutor::Execute(const Value& job) {
   CallOptions options;
   options.allow_internal = true;
   options.expected_type = fn->type;
+  options.request.scheduled_function_id = std::string(id);
   if (fn->type == FunctionType::kMutation) {
     CVX_ASSIGN_OR_RETURN(DocumentId doc_id, DocumentId::Decode(id));
     options.before_commit = [&](Transaction& txn, const Value&) -> absl::Status {

@@ -32,14 +32,7 @@ absl::Status BadRequest(std::string_view tag, std::string_view message) {
   return InvalidArgument(tag, message);
 }
 
-std::string RequestId() {
-  thread_local std::mt19937_64 rng(std::random_device{}());
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id;
-  uint64_t bits = rng();
-  for (int i = 0; i < 16; ++i) id.push_back(kHex[(bits >> (4 * i)) & 0xf]);
-  return id;
-}
+std::string RequestId() { return RequestMetadata::NewRequestId(); }
 
 std::string Encode(const Value& v, const std::string& format) {
   return format == "json" ? ToCleanJson(v) : ToConvexJson(v);
@@ -90,8 +83,9 @@ Value UdfResponseValue(const FunctionResult& result, const std::string& format,
   return Value::FromObject(std::move(out));
 }
 
-std::string UdfResponseJson(const FunctionResult& result, const std::string& format) {
-  Value v = UdfResponseValue(result, format, RequestId());
+std::string UdfResponseJson(const FunctionResult& result, const std::string& format,
+                            const std::string& request_id) {
+  Value v = UdfResponseValue(result, format, request_id);
   // The envelope is plain JSON; value/errorData are encoded in the requested format.
   return Encode(v, format);
 }
@@ -199,6 +193,9 @@ ApiHandler::~ApiHandler() = default;
 absl::StatusOr<ApiHandler::Caller> ApiHandler::Authenticate(const HttpRequest& request,
                                                             std::string_view query_admin_key) {
   Caller caller;
+  caller.request.request_id = RequestId();
+  if (!request.remote_addr.empty()) caller.request.ip = request.remote_addr;
+  if (std::string agent = request.Header("user-agent"); !agent.empty()) caller.request.user_agent = agent;
   std::string auth = request.Header("authorization");
   if (auth.empty() && !query_admin_key.empty()) auth = absl::StrCat("Convex ", AV(query_admin_key));
   if (auth.empty()) return caller;
@@ -247,6 +244,7 @@ absl::StatusOr<ApiHandler::Caller> ApiHandler::Authenticate(const HttpRequest& r
                        "No auth provider found matching the given token");
     }
     CVX_ASSIGN_OR_RETURN(caller.identity, options_.verify_token(auth.substr(7)));
+    caller.request.auth_token = auth.substr(7);
     return caller;
   }
   return MakeError(absl::StatusCode::kUnauthenticated, "InvalidAuthHeader",
@@ -275,12 +273,13 @@ HttpResponse ApiHandler::RunUdf(const Caller& caller, const Value& body,
   if (!args.ok()) return SystemErrorResponse(args.status());
   CallOptions options;
   options.identity = caller.identity;
+  options.request = caller.request;
   options.allow_internal = allow_internal;
   options.expected_type = type;
   options.snapshot_ts = at_ts;
   absl::StatusOr<FunctionResult> result = runner_->Run(path, *args, options);
   if (!result.ok()) return SystemErrorResponse(result.status());
-  return Json(200, UdfResponseJson(*result, *format));
+  return Json(200, UdfResponseJson(*result, *format, options.request.request_id));
 }
 
 HttpResponse ApiHandler::Handle(const HttpRequest& request) {

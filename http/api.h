@@ -84,6 +84,7 @@ class ApiHandler {
   struct Caller {
     bool admin = false;
     std::optional<UserIdentity> identity;
+    RequestMetadata request;  // ip, user agent, a fresh request id, the JWT if any
   };
   absl::StatusOr<Caller> Authenticate(const HttpRequest& request, std::string_view query_admin_key);
   HttpResponse RunUdf(const Caller& caller, const Value& body, std::optional<FunctionType> type,

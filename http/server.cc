@@ -69,10 +69,13 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
       res.set(http::field::server, "convexlite");
     }));
     ws_.text(true);
-    ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) {
+    HttpRequest upgrade = ToRequest(req, beast::get_lowest_layer(ws_).socket());
+    upgrade.body.clear();
+    ws_.async_accept(req, [self = shared_from_this(), upgrade = std::move(upgrade)](beast::error_code ec) {
       if (ec) return;
       std::weak_ptr<WsSession> weak = self;
       self->callbacks_ = (*self->factory_)(
+          upgrade,
           [weak](std::string frame) {
             if (auto s = weak.lock()) {
               asio::post(s->ws_.get_executor(), [s, frame = std::move(frame)]() mutable {

@@ -33,8 +33,10 @@ struct WebSocketCallbacks {
   std::function<void(std::string)> on_message;
   std::function<void()> on_close;
 };
+// `upgrade` is the HTTP request that opened the connection (peer address, headers).
 using WebSocketFactory = std::function<WebSocketCallbacks(
-    std::function<void(std::string)> send, std::function<void(int, std::string)> close)>;
+    const HttpRequest& upgrade, std::function<void(std::string)> send,
+    std::function<void(int, std::string)> close)>;
 
 struct ServerOptions {
   std::string host = "127.0.0.1";

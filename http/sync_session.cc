@@ -82,6 +82,11 @@ void SyncSession::OnStrand(F&& f) {
   });
 }
 
+void SyncSession::SetRequestOrigin(const HttpRequest& upgrade) {
+  if (!upgrade.remote_addr.empty()) origin_.ip = upgrade.remote_addr;
+  if (std::string agent = upgrade.Header("user-agent"); !agent.empty()) origin_.user_agent = agent;
+}
+
 void SyncSession::OnMessage(std::string text) {
   OnStrand([this, text = std::move(text)] {
     absl::StatusOr<Value> message = ParseConvexJson(text);
@@ -219,6 +224,8 @@ void SyncSession::HandleMutation(const Value& message) {
   }
   CallOptions options;
   options.identity = identity_;
+  options.request = origin_;
+  options.request.request_id = RequestMetadata::NewRequestId();
   options.allow_internal = admin_;
   options.expected_type = FunctionType::kMutation;
   std::optional<DocumentId> row_id;
@@ -289,6 +296,8 @@ void SyncSession::HandleAction(const Value& message) {
   if (!request_id || path == nullptr || !path->is_string()) return Fail(1008, "Malformed Action");
   CallOptions options;
   options.identity = identity_;
+  options.request = origin_;
+  options.request.request_id = RequestMetadata::NewRequestId();
   options.allow_internal = admin_;
   options.expected_type = FunctionType::kAction;
   boost::asio::post(*pool_, [self = shared_from_this(), udf = path->string(), args = FirstArg(message),
@@ -356,6 +365,7 @@ void SyncSession::HandleAuthenticate(const Value& message) {
     return auth_error(absl::StrCat("Unknown token type: ", kind));
   }
   identity_ = std::move(identity);
+  origin_.auth_token = kind == "User" ? std::optional<std::string>(value->string()) : std::nullopt;
   identity_key_ = identity_ ? ToConvexJson(Value::FromObject(*identity_)) : "";
   admin_ = admin;
   identity_version_ = *base + 1;

@@ -53,6 +53,10 @@ class SyncSession : public std::enable_shared_from_this<SyncSession> {
   SyncSession(Runner* runner, SyncHub* hub, boost::asio::thread_pool* pool,
               TokenVerifier verify_token, std::string admin_key, SendFn send, CloseFn close);
 
+  // The connection's peer address and User-Agent, reported to its mutations and actions
+  // (ctx.meta.getRequestMetadata()). Call before the first message.
+  void SetRequestOrigin(const HttpRequest& upgrade);
+
   // Called by the transport for each text frame, in order.
   void OnMessage(std::string text);
   // Called by the hub after each commit (quick: records it and schedules one Transition).
@@ -106,6 +110,8 @@ class SyncSession : public std::enable_shared_from_this<SyncSession> {
   uint64_t sent_ts_ = 0;
   std::optional<UserIdentity> identity_;
   std::string identity_key_;  // identity as cache-key text
+  // ip and user agent (set before the first message), and the JWT of the current identity.
+  RequestMetadata origin_;
   bool admin_ = false;
   std::map<uint32_t, Subscription> queries_;
   std::set<uint32_t> removed_;

@@ -814,10 +814,11 @@ int Dev(const App& app, int argc, char** argv) {
   server_options.site = [&runner, &api_options](const HttpRequest& r) {
     return HandleHttpAction(&runner, r, "", api_options.verify_token);
   };
-  server_options.sync = [&](std::function<void(std::string)> send,
+  server_options.sync = [&](const HttpRequest& upgrade, std::function<void(std::string)> send,
                             std::function<void(int, std::string)> close) {
     auto session = std::make_shared<SyncSession>(&runner, &hub, &sync_pool, api_options.verify_token,
                                                  flags.admin_key, std::move(send), std::move(close));
+    session->SetRequestOrigin(upgrade);
     hub.Add(session);
     return WebSocketCallbacks{[session](std::string text) { session->OnMessage(std::move(text)); },
                               [session] { session->OnClosed(); }};

@@ -208,8 +208,41 @@ std::string JsonString(std::string_view s) {
 }
 
 std::string FunctionMetadata(std::string_view path) {
-  return absl::StrCat("{\"name\":", JsonString(FunctionPathWithJs(path)), ",\"componentPath\":\"\"}");
+  return absl::StrCat("{\"name\":", JsonString(path), ",\"componentPath\":\"\"}");
 }
+
+// ctx.meta.getRequestMetadata().
+std::string RequestMetadataJson(const RequestMetadata* request) {
+  RequestMetadata none;
+  const RequestMetadata& r = request != nullptr ? *request : none;
+  auto optional = [](const std::optional<std::string>& v) { return v ? JsonString(*v) : std::string("null"); };
+  return absl::StrCat("{\"ip\":", optional(r.ip), ",\"userAgent\":", optional(r.user_agent),
+                      ",\"requestId\":", JsonString(r.request_id),
+                      ",\"scheduledFunctionId\":", optional(r.scheduled_function_id),
+                      ",\"authToken\":", optional(r.auth_token), "}");
+}
+
+// ctx.meta.getTransactionMetrics(): {used, remaining} per limit. convexlite has no file
+// storage, so the file metrics have nothing used and nothing remaining.
+std::string TransactionMetricsJson(const ExecutionState& state) {
+  ExecutionState::Metrics m = state.metrics();
+  auto metric = [](std::string_view name, ExecutionState::Metric v) {
+    return absl::StrCat("\"", AV(name), "\":{\"used\":", v.used,
+                        ",\"remaining\":", v.limit > v.used ? v.limit - v.used : 0, "}");
+  };
+  ExecutionState::Metric none;
+  return absl::StrCat(
+      "{", metric("bytesRead", m.bytes_read), ",", metric("bytesWritten", m.bytes_written), ",",
+      metric("databaseQueries", m.database_queries), ",", metric("documentsRead", m.documents_read), ",",
+      metric("documentsWritten", m.documents_written), ",", metric("functionsScheduled", m.functions_scheduled),
+      ",", metric("scheduledFunctionArgsBytes", m.scheduled_function_args_bytes), ",",
+      metric("filesWritten", none), ",", metric("fileWriteBytes", none), ",", metric("filesRead", none), ",",
+      metric("fileReadBytes", none), "}");
+}
+
+// ctx.meta.getDeploymentMetadata(): the instance name /instance_name reports; no region
+// (self-hosted).
+constexpr char kDeploymentMetadata[] = R"({"name":"convexlite","region":null,"class":"s16"})";
 
 }  // namespace
 
@@ -467,11 +500,11 @@ absl::StatusOr<std::string> UdfSyscalls::Syscall(std::string_view op, std::strin
     return ToConvexJson(*result);
   }
   if (op == "1.0/getFunctionMetadata") return FunctionMetadata(function_path_);
-  if (op == "1.0/getRequestMetadata") {
-    return std::string(R"({"ip":null,"userAgent":null,"requestId":""})");
-  }
-  if (op == "1.0/getTransactionMetrics") {
-    return std::string("{}");
+  if (op == "1.0/getRequestMetadata") return RequestMetadataJson(state_->request);
+  if (op == "1.0/getTransactionMetrics") return TransactionMetricsJson(*state_);
+  if (op == "1.0/getDeploymentMetadata") return std::string(kDeploymentMetadata);
+  if (op == "1.0/getSnapshotTs") {
+    return ToConvexJson(Value::Int64(static_cast<int64_t>(reader().transaction()->begin_ts())));
   }
   (void)sync;
   return MakeError(absl::StatusCode::kUnimplemented, "NotSupported",
@@ -514,7 +547,8 @@ absl::StatusOr<std::string> ActionSyscalls::Syscall(std::string_view op, std::st
     return JsonString(FunctionHandleFor(path));
   }
   if (op == "1.0/getFunctionMetadata") return FunctionMetadata(function_path_);
-  if (op == "1.0/getRequestMetadata") return std::string(R"({"ip":null,"userAgent":null,"requestId":""})");
+  if (op == "1.0/getRequestMetadata") return RequestMetadataJson(ctx_->execution_state()->request);
+  if (op == "1.0/getDeploymentMetadata") return std::string(kDeploymentMetadata);
   return MakeError(absl::StatusCode::kUnimplemented, "NotSupported",
                    absl::StrCat(AV(op), " is not supported by convexlite yet"));
 }

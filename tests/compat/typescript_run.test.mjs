@@ -55,6 +55,19 @@ export const nestedCaught = mutation({ args: {}, handler: async (ctx) => {
   const failed = await ctx.db.query("messages").withIndex("by_channel", (q) => q.eq("channel", "fail")).collect();
   return { caught, failedSeen: failed.length };
 } });
+export const meta = mutation({ args: {}, handler: async (ctx) => {
+  const before = await ctx.meta.getTransactionMetrics();
+  await ctx.db.insert("messages", { channel: "meta", author: "m", body: "x" });
+  await ctx.scheduler.cancel(await ctx.scheduler.runAfter(3600e3, internal.probe.insertNested, { body: "never" }));
+  return { before, after: await ctx.meta.getTransactionMetrics(), request: await ctx.meta.getRequestMetadata(),
+    deployment: await ctx.meta.getDeploymentMetadata(), snapshotTs: ctx.meta.getSnapshotTs(),
+    fn: await ctx.meta.getFunctionMetadata() };
+} });
+export const requestMeta = mutation({ args: {}, handler: async (ctx) => ctx.meta.getRequestMetadata() });
+export const recordMeta = internalMutation({ args: {}, handler: async (ctx) => {
+  await ctx.db.insert("messages", { channel: "meta-job", author: "job", body: JSON.stringify(await ctx.meta.getRequestMetadata()) });
+} });
+export const scheduleMeta = mutation({ args: {}, handler: async (ctx) => ctx.scheduler.runAfter(0, internal.probe.recordMeta, {}) });
 export const insertNested = internalMutation({ args: { body: v.string() }, handler: async (ctx, { body }) =>
   ctx.db.insert("messages", { channel: "nested", author: "inner", body }) });
 export const later = mutation({ args: {}, handler: async (ctx) =>
@@ -80,6 +93,8 @@ export const post = action({ args: { body: v.string() }, handler: async (ctx, { 
   console.info("posted", seen.length);
   return { id, count: seen.length, realClock };
 } });
+export const meta = action({ args: {}, handler: async (ctx) => ({
+  own: await ctx.meta.getRequestMetadata(), nested: await ctx.runMutation(api.probe.requestMeta, {}) }) });
 export const failing = action({ args: {}, handler: async (ctx) => {
   await ctx.runMutation(api.probe.fail, { n: 9 });
 } });
@@ -189,6 +204,49 @@ test("nested functions share the transaction; pagination and the scheduler work"
   assert.equal(first.isDone, false);
   const second = await http.query(api.probe.page, { cursor: first.continueCursor });
   assert.deepEqual(second.page.map((d) => d.body), ["2", "3"]);
+});
+
+test("ctx.meta: request, transaction metrics, deployment, snapshot ts, function", async () => {
+  const m = await http.mutation(api.probe.meta, {});
+  assert.match(m.request.requestId, /^[0-9a-f]{16}$/);
+  assert.equal(m.request.ip, "127.0.0.1");
+  assert.equal(typeof m.request.userAgent, "string");
+  assert.equal(m.request.scheduledFunctionId, null);
+  assert.equal(m.request.authToken, null);
+  assert.deepEqual(m.deployment, { name: "convexlite", region: null, class: "s16" });
+  assert.equal(typeof m.snapshotTs, "bigint");
+  assert.ok(m.snapshotTs > BigInt(Date.now() - 60_000) * 1_000_000n);  // nanoseconds
+  assert.deepEqual(m.fn, { name: "probe:meta", componentPath: "", type: "mutation", visibility: "public" });
+  assert.deepEqual(m.before.documentsWritten, { used: 0, remaining: 16000 });
+  assert.equal(m.after.documentsWritten.used, 1);
+  assert.ok(m.after.bytesWritten.used > 0);
+  assert.equal(m.after.bytesWritten.used + m.after.bytesWritten.remaining, 16 << 20);
+  assert.deepEqual(m.after.functionsScheduled, { used: 1, remaining: 999 });
+  assert.ok(m.after.scheduledFunctionArgsBytes.used > 0);
+  // An action's nested mutation sees the action's request.
+  const a = await http.action(api.actions.meta, {});
+  assert.equal(a.nested.requestId, a.own.requestId);
+  assert.equal(a.own.ip, "127.0.0.1");
+  // Over the WebSocket: the connection's peer.
+  const client = new ConvexClient(server.url);
+  try {
+    const w = await client.mutation(api.probe.requestMeta, {});
+    assert.equal(w.ip, "127.0.0.1");
+    assert.match(w.requestId, /^[0-9a-f]{16}$/);
+  } finally {
+    await client.close();
+  }
+  // A scheduled function knows its job.
+  const job = await http.mutation(api.probe.scheduleMeta, {});
+  const deadline = Date.now() + 5000;
+  let rows;
+  while ((rows = await http.query(api.messages.list, { channel: "meta-job" })).length === 0) {
+    assert.ok(Date.now() < deadline, "the scheduled mutation did not run");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const seen = JSON.parse(rows[0].body);
+  assert.equal(seen.scheduledFunctionId, job);
+  assert.equal(seen.ip, null);
 });
 
 test("queries and mutations are deterministic; fetch is refused; console becomes log lines", async () => {
