@@ -3,10 +3,10 @@
 // convex@1.48.0 clients (ConvexHttpClient and ConvexClient) against the reference app.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createAuthClient } from "better-auth/client";
 import { ConvexClient, ConvexHttpClient } from "convex/browser";
 import { ConvexError } from "convex/values";
 import { anyApi } from "convex/server";
+import { convexToken, jwtPayload, newAuthClient as newClientFor } from "./auth_client.mjs";
 import { startServer } from "./server.mjs";
 
 const api = anyApi;
@@ -27,35 +27,8 @@ async function waitFor(predicate, what, timeoutMs = 5000) {
   }
 }
 
-// Node's fetch has no cookie jar: this one stores every Set-Cookie and sends the cookies back,
-// with `Origin: <site URL>` as a browser on the site would.
-function cookieJar(siteUrl) {
-  const cookies = new Map();
-  const responses = [];
-  async function customFetchImpl(input, init = {}) {
-    const headers = new Headers(init.headers);
-    if (cookies.size) headers.set("cookie", [...cookies].map(([k, v]) => `${k}=${v}`).join("; "));
-    headers.set("origin", siteUrl);
-    const response = await fetch(input, { ...init, headers });
-    for (const line of response.headers.getSetCookie()) {
-      const [pair, ...attributes] = line.split(";").map((s) => s.trim());
-      const eq = pair.indexOf("=");
-      const name = pair.slice(0, eq);
-      const value = pair.slice(eq + 1);
-      const maxAge = attributes.find((a) => /^max-age=/i.test(a));
-      if (value === "" || (maxAge && Number(maxAge.split("=")[1]) <= 0)) cookies.delete(name);
-      else cookies.set(name, value);
-    }
-    responses.push(response);
-    return response;
-  }
-  return { cookies, responses, customFetchImpl };
-}
-
 function newAuthClient() {
-  const jar = cookieJar(server.siteUrl);
-  const client = createAuthClient({ baseURL: server.siteUrl, fetchOptions: { customFetchImpl: jar.customFetchImpl } });
-  return { client, jar };
+  return newClientFor(server.siteUrl);
 }
 
 async function signUp(name = "Ada Lovelace", email = uniqueEmail("ada")) {
@@ -63,17 +36,6 @@ async function signUp(name = "Ada Lovelace", email = uniqueEmail("ada")) {
   const { data, error } = await client.signUp.email({ name, email, password: PASSWORD });
   assert.equal(error, null, JSON.stringify(error));
   return { client, jar, data, name, email };
-}
-
-async function convexToken(client) {
-  const { data, error } = await client.$fetch("/convex/token");
-  assert.equal(error, null, JSON.stringify(error));
-  assert.match(data.token, /^[\w-]+\.[\w-]+\.[\w-]+$/);
-  return data.token;
-}
-
-function jwtPayload(token) {
-  return JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString());
 }
 
 // A raw request to /api/auth with explicit headers only (no jar).

@@ -31,6 +31,15 @@ export function makeProject(files = null, { onlyFiles = true } = {}) {
   return dir;
 }
 
+/** A fresh copy of the seed app fixture (seed_app/), using its own installed packages. */
+export function makeSeedProject() {
+  const dir = mkdtempSync(join(tmpdir(), "cvx-seed-app-"));
+  projects.push(dir);
+  cpSync(join(here, "seed_app"), dir, { recursive: true, filter: (src) => !src.includes("node_modules") });
+  symlinkSync(join(here, "seed_app", "node_modules"), join(dir, "node_modules"));
+  return dir;
+}
+
 export function removeProjects() {
   for (const p of projects.splice(0)) rmSync(p, { recursive: true, force: true });
 }

@@ -1,0 +1,198 @@
+// The better-auth-convex app of ../shared/docs/seed-app.md (tests/compat/seed_app, pinned
+// better-auth-convex 0.5.1, @convex-dev/better-auth 0.10.5, better-auth 1.4.7) pushed
+// unmodified with the real CLI and driven by the real better-auth client (with its
+// organization and admin plugins) and the real convex clients: the user's deploy order,
+// sign-up with its triggers, sessions, tokens, organizations, admin, getAuth(ctx), and key
+// rotation through the JWKS env var.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { adminClient, organizationClient } from "better-auth/client/plugins";
+import { ConvexClient, ConvexHttpClient } from "convex/browser";
+import { anyApi } from "convex/server";
+import { convexToken, jwtPayload, newAuthClient } from "./auth_client.mjs";
+import { ADMIN_KEY, startServer } from "./server.mjs";
+import { deploy, makeSeedProject, npx, removeProjects } from "./ts_project.mjs";
+
+const api = anyApi;
+const PASSWORD = "correct horse battery";
+// First deploy: keys from the app's own /api/auth/convex/jwks (JWKS is not set yet).
+const AUTH_CONFIG_WITHOUT_JWKS = `import { getAuthConfigProvider } from "@convex-dev/better-auth/auth-config";
+import type { AuthConfig } from "convex/server";
+export default { providers: [getAuthConfigProvider()] } satisfies AuthConfig;
+`;
+let server;
+let project;
+let seedAuthConfig;
+let counter = 0;
+
+const uniqueEmail = (tag) => `${tag}-${process.pid}-${++counter}@example.com`;
+const client = () => newAuthClient(server.siteUrl, [organizationClient(), adminClient()]);
+const run = (fn, args = {}) => {
+  const r = npx(server, project, "run", fn, JSON.stringify(args));
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.trim();
+};
+const envSet = (name, value) => {
+  const r = npx(server, project, "env", "set", name, value);
+  assert.equal(r.status, 0, r.stderr);
+};
+const adminHttp = () => {
+  const http = new ConvexHttpClient(server.url);
+  http.setAdminAuth(ADMIN_KEY);
+  return http;
+};
+
+async function signUp(name = "Ada Lovelace", email = uniqueEmail("ada")) {
+  const c = client();
+  const { data, error } = await c.client.signUp.email({ name, email, password: PASSWORD });
+  assert.equal(error, null, JSON.stringify(error));
+  return { ...c, data, email };
+}
+
+async function authedHttp(authClient) {
+  const http = new ConvexHttpClient(server.url);
+  http.setAuth(await convexToken(authClient));
+  return http;
+}
+
+before(async () => {
+  server = await startServer(["--empty"]);
+  project = makeSeedProject();
+  seedAuthConfig = join(project, "convex", "auth.config.ts");
+});
+
+after(async () => {
+  assert.equal(await server.stop(), 0);
+  removeProjects();
+});
+
+test("the user's deploy order: env vars, the seed's auth.config is refused until JWKS is set, then a deploy without it", async () => {
+  envSet("SITE_URL", server.siteUrl);
+  envSet("BETTER_AUTH_SECRET", "seed-app-secret-of-at-least-32-characters");
+  const refused = deploy(server, project);
+  assert.notEqual(refused.status, 0);
+  assert.match(refused.stderr, /Environment variable JWKS is used in auth config file but its value was not set/);
+  writeFileSync(seedAuthConfig, AUTH_CONFIG_WITHOUT_JWKS);
+  const deployed = deploy(server, project);
+  assert.equal(deployed.status, 0, deployed.stderr);
+});
+
+test("sign-up runs the triggers in the writes' transactions: personal organization, owner, active organization", async () => {
+  const { client: c, data, email } = await signUp("  Ada Lovelace ", uniqueEmail("Ada.Trigger"));
+  assert.equal(data.user.email, email.toLowerCase());
+  assert.equal(data.user.name, "Ada Lovelace");  // user.beforeCreate normalized it
+  const { data: session } = await c.getSession();
+  assert.ok(session.user.personalOrganizationId, "user.onCreate set personalOrganizationId");
+  assert.equal(session.session.activeOrganizationId, session.user.personalOrganizationId,
+               "session.onCreate set the active organization");
+  const me = await (await authedHttp(c)).query(api.app.me, {});
+  assert.equal(me.user.id, data.user.id);
+  assert.equal(me.organization.id, session.user.personalOrganizationId);
+  assert.equal(me.organization.name, "Ada Lovelace's Workspace");
+  assert.deepEqual(me.members, [{ userId: data.user.id, role: "owner" }]);
+});
+
+test("a trigger that throws leaves no user row", async () => {
+  const email = uniqueEmail("thrower");
+  const c = client();
+  const { error } = await c.client.signUp.email({ name: "Throw In Trigger", email, password: PASSWORD });
+  assert.notEqual(error, null);
+  const signIn = await client().client.signIn.email({ email, password: PASSWORD });
+  assert.equal(signIn.error?.code, "INVALID_EMAIL_OR_PASSWORD");
+  await signUp("Not A Thrower", email);  // the email is free: nothing of the failed sign-up stayed
+});
+
+test("sign-in, wrong password, get-session, sign-out", async () => {
+  const { email } = await signUp();
+  const c = client();
+  const wrong = await c.client.signIn.email({ email, password: "not the password" });
+  assert.equal(wrong.error?.status, 401);
+  assert.equal(wrong.error?.code, "INVALID_EMAIL_OR_PASSWORD");
+  const { data, error } = await c.client.signIn.email({ email, password: PASSWORD });
+  assert.equal(error, null, JSON.stringify(error));
+  assert.equal(data.user.email, email);
+  const { data: session } = await c.client.getSession();
+  assert.equal(session.user.id, data.user.id);
+  assert.equal((await c.client.signOut()).error, null);
+  assert.equal((await c.client.getSession()).data, null);
+});
+
+test("the Convex token, the JWKS route and the well-known redirect", async () => {
+  const { client: c, data } = await signUp();
+  const token = await convexToken(c);
+  const claims = jwtPayload(token);
+  assert.equal(claims.sub, data.user.id);
+  assert.equal(claims.iss, server.siteUrl);
+  assert.equal(claims.aud, "convex");
+  assert.ok(claims.sessionId);
+  const header = JSON.parse(Buffer.from(token.split(".")[0], "base64url").toString());
+  assert.equal(header.alg, "RS256");
+  const jwks = await (await fetch(`${server.siteUrl}/api/auth/convex/jwks`)).json();
+  assert.ok(jwks.keys.some((k) => k.kid === header.kid));
+  const wellKnown = await fetch(`${server.siteUrl}/.well-known/openid-configuration`, { redirect: "manual" });
+  assert.equal(wellKnown.status, 302);
+  assert.equal(wellKnown.headers.get("location"), `${server.siteUrl}/api/auth/convex/.well-known/openid-configuration`);
+});
+
+test("ConvexHttpClient and ConvexClient with the token see the user; a subscription updates; no token is refused", async () => {
+  const { client: c, data } = await signUp();
+  const http = await authedHttp(c);
+  const ws = new ConvexClient(server.url);
+  try {
+    ws.setAuth(async () => convexToken(c));
+    const seen = [];
+    const unsubscribe = ws.onUpdate(api.app.me, {}, (me) => seen.push(me));
+    const waitFor = async (predicate) => {
+      const deadline = Date.now() + 5000;
+      while (!seen.some(predicate)) {
+        assert.ok(Date.now() < deadline, `no update: ${JSON.stringify(seen)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await waitFor((me) => me?.user?.id === data.user.id);
+    await http.mutation(api.app.addNote, { text: "first note" });
+    await waitFor((me) => me?.notes?.includes("first note"));
+    unsubscribe();
+  } finally {
+    await ws.close();
+  }
+  const anonymous = new ConvexHttpClient(server.url);
+  assert.equal(await anonymous.query(api.app.me, {}), null);
+  await assert.rejects(anonymous.mutation(api.app.addNote, { text: "x" }), (e) => e.data?.code === "UNAUTHENTICATED");
+});
+
+test("getAuth(ctx) in a query and a mutation reads the session through ctx.db", async () => {
+  const { client: c, data } = await signUp();
+  const http = await authedHttp(c);
+  const viaQuery = await http.query(api.app.sessionViaQuery, {});
+  const viaMutation = await http.mutation(api.app.sessionViaMutation, {});
+  assert.equal(viaQuery.userId, data.user.id);
+  assert.deepEqual(viaMutation, viaQuery);
+});
+
+test("JWKS in the env: getLatestJwks | env set JWKS, the seed's auth.config; both phases' tokens verify; rotation rejects old ones", async () => {
+  const { client: c } = await signUp();
+  const before = await convexToken(c);
+  envSet("JWKS", run("auth:getLatestJwks"));
+  writeFileSync(seedAuthConfig, `import { getAuthConfigProvider } from "@convex-dev/better-auth/auth-config";
+import type { AuthConfig } from "convex/server";
+export default { providers: [getAuthConfigProvider({ jwks: process.env.JWKS })] } satisfies AuthConfig;
+`);
+  const deployed = deploy(server, project);
+  assert.equal(deployed.status, 0, deployed.stderr);
+  const withOld = new ConvexHttpClient(server.url);
+  withOld.setAuth(before);
+  assert.ok((await withOld.query(api.app.me, {}))?.user);
+  const after = await convexToken(c);
+  const withNew = new ConvexHttpClient(server.url);
+  withNew.setAuth(after);
+  assert.ok((await withNew.query(api.app.me, {}))?.user);
+  // Rotation: new keys in the env (no push); tokens of the old key are refused.
+  envSet("JWKS", run("auth:rotateKeys"));
+  await assert.rejects(withNew.query(api.app.me, {}), /no key in the JWKS matches the token's kid/);
+  const rotated = new ConvexHttpClient(server.url);
+  rotated.setAuth(await convexToken(c));  // the session still stands; its new token verifies
+  assert.ok((await rotated.query(api.app.me, {}))?.user);
+});
