@@ -196,3 +196,79 @@ export default { providers: [getAuthConfigProvider({ jwks: process.env.JWKS })] 
   rotated.setAuth(await convexToken(c));  // the session still stands; its new token verifies
   assert.ok((await rotated.query(api.app.me, {}))?.user);
 });
+
+test("organization: create, list, set-active, get-full-organization, invite and accept, remove-member", async () => {
+  const owner = await signUp("Olive Owner");
+  const org = owner.client.organization;
+  const slug = `acme-${process.pid}-${++counter}`;
+  const created = await org.create({ name: "Acme", slug });
+  assert.equal(created.error, null, JSON.stringify(created.error));
+  const organizationId = created.data.id;
+  const listed = await org.list();
+  assert.deepEqual(listed.data.map((o) => o.name).sort(), ["Acme", "Olive Owner's Workspace"]);
+  assert.equal((await org.setActive({ organizationId })).error, null);
+  const me = await (await authedHttp(owner.client)).query(api.app.me, {});
+  assert.equal(me.organization.id, organizationId);
+
+  const bobEmail = uniqueEmail("bob");
+  const invited = await org.inviteMember({ email: bobEmail, role: "member", organizationId });
+  assert.equal(invited.error, null, JSON.stringify(invited.error));
+  const bob = await signUp("Bob Invitee", bobEmail);
+  const accepted = await bob.client.organization.acceptInvitation({ invitationId: invited.data.id });
+  assert.equal(accepted.error, null, JSON.stringify(accepted.error));
+  const full = await org.getFullOrganization({ query: { organizationId } });
+  assert.deepEqual(full.data.members.map((m) => [m.user.email, m.role]).sort(),
+                   [[bobEmail, "member"], [owner.email, "owner"]].sort());
+  const removed = await org.removeMember({ memberIdOrEmail: bobEmail, organizationId });
+  assert.equal(removed.error, null, JSON.stringify(removed.error));
+  const after = await org.getFullOrganization({ query: { organizationId } });
+  assert.deepEqual(after.data.members.map((m) => m.user.email), [owner.email]);
+});
+
+test("admin: list-users, set-role, ban and unban, sessions, impersonation, remove-user with its beforeDelete trigger", async () => {
+  const boss = await signUp("Ada Admin");
+  await adminHttp().mutation(api.auth.updateOne, {
+    input: { model: "user", where: [{ field: "email", value: boss.email }], update: { role: "admin" } },
+  });
+  const admin = boss.client.admin;
+  const target = await signUp("Tom Target");
+  const targetId = target.data.user.id;
+
+  const users = await admin.listUsers({ query: { limit: 100 } });
+  assert.equal(users.error, null, JSON.stringify(users.error));
+  assert.ok(users.data.users.some((u) => u.id === targetId));
+  assert.ok(users.data.total >= 2);
+
+  assert.equal((await admin.setRole({ userId: targetId, role: "admin" })).data.user.role, "admin");
+  assert.equal((await admin.setRole({ userId: targetId, role: "user" })).data.user.role, "user");
+
+  assert.equal((await admin.banUser({ userId: targetId, banReason: "spam" })).error, null);
+  const banned = await client().client.signIn.email({ email: target.email, password: PASSWORD });
+  assert.equal(banned.error?.code, "BANNED_USER");
+  assert.equal((await admin.unbanUser({ userId: targetId })).error, null);
+  const back = client();
+  assert.equal((await back.client.signIn.email({ email: target.email, password: PASSWORD })).error, null);
+
+  const sessions = await admin.listUserSessions({ userId: targetId });
+  assert.ok(sessions.data.sessions.length >= 1);
+  for (const s of sessions.data.sessions) {
+    assert.equal((await admin.revokeUserSession({ sessionToken: s.token })).error, null);
+  }
+  assert.equal((await back.client.getSession()).data, null);
+
+  const impersonating = await admin.impersonateUser({ userId: targetId });
+  assert.equal(impersonating.error, null, JSON.stringify(impersonating.error));
+  const asTarget = (await boss.client.getSession()).data;
+  assert.equal(asTarget.user.id, targetId);
+  assert.equal(asTarget.session.impersonatedBy, boss.data.user.id);
+  assert.equal((await admin.stopImpersonating()).error, null);
+  assert.equal((await boss.client.getSession()).data.user.id, boss.data.user.id);
+
+  const personal = target.data.user.personalOrganizationId
+    ?? (await target.client.getSession()).data?.user.personalOrganizationId;
+  assert.equal((await admin.removeUser({ userId: targetId })).error, null);
+  const http = adminHttp();
+  assert.equal(await http.query(api.auth.findOne, { model: "user", where: [{ field: "email", value: target.email }] }), null);
+  assert.equal(await http.query(api.auth.findOne, { model: "organization", where: [{ field: "slug", value: `personal-${targetId}` }] }), null,
+               `the beforeDelete trigger removes the personal organization ${personal}`);
+});
