@@ -380,10 +380,13 @@ absl::StatusOr<InvokeOutcome> WorkerPool::Invoke(const InvokeRequest& request, S
                                                 {"now", request.now_ms}});
   if (!sent.ok()) return died();
   absl::Time start = absl::Now();
+  // Queries and mutations get their limit in user time (the engine's time serving their
+  // syscalls does not count); actions and HTTP actions in wall time, as in Convex.
+  const bool user_time = request.udf == "query" || request.udf == "mutation";
   absl::Duration served;
   for (;;) {
     json::object frame;
-    Worker::Next next = worker->NextFrame(rid, &call, start + request.user_time_limit + served, &frame);
+    Worker::Next next = worker->NextFrame(rid, &call, start + request.user_time_limit + (user_time ? served : absl::ZeroDuration()), &frame);
     if (next == Worker::Next::kDead) return died();
     if (next == Worker::Next::kTimeout) {
       worker->Kill();  // synchronous JS cannot be interrupted otherwise

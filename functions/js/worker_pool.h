@@ -48,11 +48,14 @@ struct WorkerConfig {
 };
 
 struct InvokeRequest {
-  std::string udf;  // "query" | "mutation" | "action"
+  std::string udf;  // "query" | "mutation" | "action" | "http"
   std::string module, function;
   std::string args_json;  // a JSON array of Convex JSON: [args]
   std::string seed;       // base64 of the call's random seed
   double now_ms = 0;      // the frozen Date.now() of queries and mutations
+  // Past it the call fails with Convex's timeout error and the worker is replaced. Queries
+  // and mutations count user time (not the engine's time serving their syscalls); actions
+  // and HTTP actions count wall time.
   absl::Duration user_time_limit = absl::Seconds(1);
 };
 

@@ -272,3 +272,45 @@ test("admin: list-users, set-role, ban and unban, sessions, impersonation, remov
   assert.equal(await http.query(api.auth.findOne, { model: "organization", where: [{ field: "slug", value: `personal-${targetId}` }] }), null,
                `the beforeDelete trigger removes the personal organization ${personal}`);
 });
+
+test("the seed's count loop over more than 200 rows times out with Convex's error; the server keeps answering", async () => {
+  // better-auth-convex 0.5.1 pages count() 200 rows at a time and, past 200, asks for
+  // pages of 0 forever (seed-app.md). On a second server with a 2 s action limit.
+  const other = await startServer(["--empty", "--durability", "memory", "--action-time-limit", "2"]);
+  const saved = server;
+  server = other;
+  try {
+    const p = makeSeedProject();
+    const cli = (...args) => {
+      const r = npx(other, p, ...args);
+      assert.equal(r.status, 0, r.stderr);
+    };
+    cli("env", "set", "SITE_URL", other.siteUrl);
+    cli("env", "set", "BETTER_AUTH_SECRET", "seed-app-secret-of-at-least-32-characters");
+    writeFileSync(join(p, "convex", "auth.config.ts"), AUTH_CONFIG_WITHOUT_JWKS);
+    cli("deploy", "--typecheck", "disable");
+    const now = Date.now();
+    const rows = Array.from({ length: 201 }, (_, i) => JSON.stringify({
+      name: `Bulk ${i}`, email: `bulk${i}@example.com`, emailVerified: false, createdAt: now, updatedAt: now, role: "user",
+    }));
+    writeFileSync(join(p, "users.jsonl"), rows.join("\n") + "\n");
+    cli("import", "--table", "user", "users.jsonl", "--append", "-y");
+    const boss = await signUp("Ada Admin");
+    await adminHttp().mutation(api.auth.updateOne, {
+      input: { model: "user", where: [{ field: "email", value: boss.email }], update: { role: "admin" } },
+    });
+    const started = Date.now();
+    const listing = boss.client.admin.listUsers({ query: { limit: 10 } });
+    await new Promise((r) => setTimeout(r, 200));
+    const meanwhile = await boss.client.getSession();  // served while the loop spins
+    assert.equal(meanwhile.data?.user.email, boss.email);
+    assert.ok(Date.now() - started < 1500, "get-session waited for the loop");
+    const { error } = await listing;
+    assert.equal(error?.status, 500);
+    assert.match(error.code, /Function execution timed out \(maximum duration: 2s\)/);
+    assert.equal((await boss.client.getSession()).data?.user.email, boss.email);
+  } finally {
+    server = saved;
+    assert.equal(await other.stop(), 0);
+  }
+});
