@@ -88,6 +88,10 @@ class ExecutionState {
     Metric bytes_read, bytes_written, database_queries, documents_read, documents_written,
         functions_scheduled, scheduled_function_args_bytes;
   };
+  // Syscalls a JavaScript function made (functions/js counts them), for the function log.
+  void CountSyscalls(size_t n) { syscalls_ += n; }
+  size_t syscalls() const { return syscalls_; }
+
   Metrics metrics() const {
     return Metrics{{bytes_read_, limits_.max_bytes_read},
                    {bytes_written_, limits_.max_bytes_written},
@@ -137,6 +141,7 @@ class ExecutionState {
   Limits limits_;
   size_t documents_read_ = 0, bytes_read_ = 0, intervals_ = 0;
   size_t documents_written_ = 0, bytes_written_ = 0, scheduled_ = 0, scheduled_args_bytes_ = 0;
+  size_t syscalls_ = 0;
   absl::Status poisoned_;
   std::vector<std::string> log_lines_;
   double now_ms_;

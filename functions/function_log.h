@@ -22,6 +22,12 @@
 
 namespace cvx {
 
+// What one execution used, as Convex's function logs report it (usageStats).
+struct FunctionUsage {
+  size_t read_bytes = 0, write_bytes = 0, read_documents = 0;
+  size_t syscalls = 0;  // syscalls a JavaScript function made (convexlite's own field)
+};
+
 struct FunctionExecution {
   std::string identifier;  // "messages.js:send", or "GET /hello" for HTTP actions
   std::string udf_type;    // "Query" | "Mutation" | "Action" | "HttpAction"
@@ -29,6 +35,7 @@ struct FunctionExecution {
   double execution_ms = 0;
   std::vector<std::string> log_lines;  // "[LOG] 'text'"
   std::optional<std::string> error;
+  FunctionUsage usage;
 };
 
 class FunctionLog {

@@ -65,6 +65,11 @@ std::optional<std::string> HeaderOf(const std::map<std::string, std::string>& he
 
 }  // namespace
 
+FunctionUsage UsageOf(const ExecutionState& state) {
+  ExecutionState::Metrics m = state.metrics();
+  return FunctionUsage{m.bytes_read.used, m.bytes_written.used, m.documents_read.used, state.syscalls()};
+}
+
 Runner::Runner(const App* app, Database* db, RunnerOptions options)
     : Runner(std::shared_ptr<const App>(std::shared_ptr<const App>(), app), db,
              std::move(options)) {}
@@ -106,6 +111,7 @@ void Runner::Record(const Called& called, const absl::StatusOr<FunctionResult>& 
     e.error = std::string(result.status().message());
   } else {
     e.log_lines = result->log_lines;
+    e.usage = result->usage;
     if (result->error) e.error = result->error->message;
   }
   options_.function_log->Append(std::move(e));
@@ -231,6 +237,7 @@ absl::StatusOr<FunctionResult> Runner::RunTransactional(const App& app,
       result.ts = fn.type == FunctionType::kMutation ? txn->commit_ts() : txn->begin_ts();
     }
     result.log_lines = state.TakeLogLines();
+    result.usage = UsageOf(state);
     result.retries = attempt;
     result.journal = state.page_end_cursor;
     if (fn.type == FunctionType::kQuery) result.read_set = txn->ReadSet();
@@ -273,6 +280,7 @@ absl::StatusOr<FunctionResult> Runner::RunAction(const App& app, const Registere
     result.value = std::move(*value);
   }
   result.log_lines = state.TakeLogLines();
+  result.usage = UsageOf(state);
   return result;
 }
 
@@ -326,6 +334,7 @@ HttpActionResponse Runner::RunHttpAction(const HttpActionRequest& request,
     e.udf_type = "HttpAction";
     e.execution_ms = absl::ToDoubleMilliseconds(absl::Now() - start);
     e.log_lines = state.log_lines();
+    e.usage = UsageOf(state);
     if (!response.ok()) e.error = std::string(response.status().message());
     options_.function_log->Append(std::move(e));
   }

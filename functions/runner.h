@@ -43,12 +43,17 @@ struct FunctionError {
   std::optional<Value> data;  // ConvexError data
 };
 
+// The usage an execution's bookkeeping recorded.
+FunctionUsage UsageOf(const ExecutionState& state);
+
 struct FunctionResult {
   std::optional<Value> value;  // set on success
   std::optional<FunctionError> error;
   std::vector<std::string> log_lines;
   uint64_t ts = 0;  // the commit ts (mutations) or snapshot ts (queries)
   int retries = 0;  // OCC retries it took
+  // What the execution used (its last attempt), as Convex's function logs report it.
+  FunctionUsage usage;
   // The end cursor of the page a paginated query returned: the sync protocol's journal.
   std::optional<std::string> journal;
   // Queries: what they read, as key intervals (subscriptions re-run when a commit's

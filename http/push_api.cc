@@ -104,8 +104,10 @@ HttpResponse PushApi::Handle(const HttpRequest& request, const std::string& path
                                            {"timestamp", Value::Float64(std::floor(e.timestamp_ms))},
                                            {"isTruncated", Value::Boolean(false)}}));
       }
-      Object usage{{"databaseReadBytes", Value::Float64(0)}, {"databaseWriteBytes", Value::Float64(0)},
-                   {"databaseReadDocuments", Value::Float64(0)}, {"storageReadBytes", Value::Float64(0)},
+      Object usage{{"databaseReadBytes", Value::Float64(static_cast<double>(e.usage.read_bytes))},
+                   {"databaseWriteBytes", Value::Float64(static_cast<double>(e.usage.write_bytes))},
+                   {"databaseReadDocuments", Value::Float64(static_cast<double>(e.usage.read_documents))},
+                   {"storageReadBytes", Value::Float64(0)},
                    {"storageWriteBytes", Value::Float64(0)}, {"vectorIndexReadBytes", Value::Float64(0)},
                    {"vectorIndexWriteBytes", Value::Float64(0)}, {"memoryUsedMb", Value::Float64(0)}};
       out.push_back(Value::FromObject({{"kind", Value::String("Completion")},
@@ -121,6 +123,8 @@ HttpResponse PushApi::Handle(const HttpRequest& request, const std::string& path
                                        {"requestId", Value::String("")},
                                        {"executionId", Value::String("")},
                                        {"usageStats", Value::FromObject(std::move(usage))},
+                                       // convexlite's own: syscalls a JavaScript function made.
+                                       {"syscalls", Value::Float64(static_cast<double>(e.usage.syscalls))},
                                        {"willRetry", Value::Boolean(false)},
                                        {"identityType", Value::String("unknown")},
                                        {"environment", Value::String("isolate")}}));

@@ -67,6 +67,7 @@ absl::StatusOr<Value> JsRuntime::Run(const CodeVersion& version, const AnalyzedF
       std::string_view(udf) == "action" ? options_.action_time_limit : options_.query_mutation_time_limit;
   CVX_ASSIGN_OR_RETURN(InvokeOutcome outcome, pool->Invoke(request, handler));
   ctx.execution_state()->AppendLogLines(std::move(outcome.log_lines));
+  ctx.execution_state()->CountSyscalls(outcome.syscalls);
   if (!outcome.ok) {
     std::optional<Value> data;
     if (outcome.error_data_json) {
@@ -125,6 +126,7 @@ absl::StatusOr<HttpActionResponse> JsRuntime::Http(const CodeVersion& version, c
   invoke.user_time_limit = options_.action_time_limit;
   CVX_ASSIGN_OR_RETURN(InvokeOutcome outcome, pool->Invoke(invoke, handler));
   ctx.execution_state()->AppendLogLines(std::move(outcome.log_lines));
+  ctx.execution_state()->CountSyscalls(outcome.syscalls);
   if (!outcome.ok) return UncaughtJsError(outcome.error_message, std::nullopt);
   boost::system::error_code ec;
   json::value parsed = json::parse(outcome.value_json, ec);

@@ -419,6 +419,7 @@ absl::StatusOr<InvokeOutcome> WorkerPool::Invoke(const InvokeRequest& request, S
     }
     if (type != "sys" && type != "sync") continue;
     bool sync = type == "sync";
+    ++outcome.syscalls;
     absl::Time t0 = absl::Now();
     absl::StatusOr<std::string> result = handler.Syscall(StringOf(frame, "op"), StringOf(frame, "args"), sync);
     served += absl::Now() - t0;

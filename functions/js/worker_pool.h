@@ -65,6 +65,7 @@ struct InvokeOutcome {
   std::string error_message;  // !ok: Convex's text ("Uncaught Error: ...")
   std::optional<std::string> error_data_json;  // a ConvexError's data
   std::vector<std::string> log_lines;  // "[LOG] 'text'"
+  size_t syscalls = 0;  // syscalls it made
 };
 
 // Serves one call's syscalls, on the thread that called Invoke.

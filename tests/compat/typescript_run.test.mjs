@@ -319,6 +319,17 @@ test("npx convex logs streams console output and errors; the server prints them 
     }
     assert.match(output, /\[CONVEX A\(actions\.js:post\)\] \[INFO\] 'posted' 1/);
     assert.match(server.output(), /Action actions\.js:post \[INFO\] 'posted' 1/);
+    // Each entry's usageStats, and convexlite's syscall count.
+    const stream = await (await fetch(`${server.url}/api/stream_function_logs?cursor=0`, {
+      headers: { authorization: "Convex compat-admin-key" } })).json();
+    const list = stream.entries.find((e) => e.identifier === "messages.js:list" && e.usageStats.databaseReadDocuments > 0);
+    assert.ok(list, JSON.stringify(stream.entries.map((e) => [e.identifier, e.usageStats, e.syscalls])));
+    assert.ok(list.usageStats.databaseReadBytes > 0);
+    assert.ok(list.syscalls >= 1);
+    const post = stream.entries.find((e) => e.identifier === "actions.js:post");
+    assert.ok(post.syscalls >= 2);  // its runMutation and runQuery
+    const send = stream.entries.find((e) => e.identifier === "messages.js:send" && !e.error);
+    assert.ok(send.usageStats.databaseWriteBytes > 0);
   } finally {
     logs.kill();
   }
