@@ -7,6 +7,7 @@ import { ConvexClient, ConvexHttpClient } from "convex/browser";
 import { ConvexError } from "convex/values";
 import { anyApi } from "convex/server";
 import { convexToken, jwtPayload, newAuthClient as newClientFor } from "./auth_client.mjs";
+import { registerSharedBetterAuthTests } from "./better_auth_shared.mjs";
 import { startServer } from "./server.mjs";
 
 const api = anyApi;
@@ -47,125 +48,8 @@ function rawAuth(path, { method = "GET", headers = {}, body } = {}) {
   });
 }
 
-test("sign up returns the user and a token, and sets the session cookie", async () => {
-  const email = uniqueEmail("Ada.SignUp");
-  const { client, jar } = newAuthClient();
-  const { data, error } = await client.signUp.email({ name: "Ada Lovelace", email, password: PASSWORD });
-  assert.equal(error, null);
-  assert.match(data.token, /^[A-Za-z0-9]{32}$/);
-  assert.equal(data.user.name, "Ada Lovelace");
-  assert.equal(data.user.email, email.toLowerCase());
-  assert.equal(data.user.emailVerified, false);
-  assert.match(data.user.id, /^[0-9a-z]{31,37}$/);
-  assert.equal(typeof data.user.createdAt, "number");
-  assert.ok(Math.abs(data.user.createdAt - Date.now()) < 60_000, `createdAt ${data.user.createdAt}`);
-  assert.equal(data.user.updatedAt, data.user.createdAt);
-  // The signed session cookie: "<token>.<base64 HMAC>", URL-encoded.
-  const cookie = decodeURIComponent(jar.cookies.get("better-auth.session_token"));
-  assert.ok(cookie.startsWith(`${data.token}.`), cookie);
-  assert.equal(cookie.slice(data.token.length + 1).length, 44);
-  const response = jar.responses.at(-1);
-  assert.equal(response.headers.get("set-auth-token"), jar.cookies.get("better-auth.session_token"));
-  const sessionCookie = response.headers.getSetCookie().find((c) => c.startsWith("better-auth.session_token="));
-  assert.match(sessionCookie, /; Max-Age=604800; Path=\/; HttpOnly; SameSite=Lax$/);
-  assert.ok(jar.cookies.has("better-auth.convex_jwt"), "the convex plugin sets convex_jwt on sign-up");
-});
-
-test("sign in with the right password; wrong password and duplicate email fail", async () => {
-  const { email, data: signedUp } = await signUp("Grace Hopper");
-  const { client, jar } = newAuthClient();
-  const ok = await client.signIn.email({ email: email.toUpperCase(), password: PASSWORD });
-  assert.equal(ok.error, null, JSON.stringify(ok.error));
-  assert.equal(ok.data.redirect, false);
-  assert.match(ok.data.token, /^[A-Za-z0-9]{32}$/);
-  assert.notEqual(ok.data.token, signedUp.token);
-  assert.equal(ok.data.user.id, signedUp.user.id);
-  assert.equal(ok.data.user.email, email);
-  assert.ok(decodeURIComponent(jar.cookies.get("better-auth.session_token")).startsWith(`${ok.data.token}.`));
-
-  const wrong = await newAuthClient().client.signIn.email({ email, password: "not the password" });
-  assert.equal(wrong.data, null);
-  assert.equal(wrong.error.status, 401);
-  assert.equal(wrong.error.code, "INVALID_EMAIL_OR_PASSWORD");
-  assert.equal(wrong.error.message, "Invalid email or password");
-
-  const nobody = await newAuthClient().client.signIn.email({ email: uniqueEmail("nobody"), password: PASSWORD });
-  assert.equal(nobody.error.status, 401);
-  assert.equal(nobody.error.code, "INVALID_EMAIL_OR_PASSWORD");
-
-  const duplicate = await newAuthClient().client.signUp.email({ name: "Again", email: email.toUpperCase(), password: PASSWORD });
-  assert.equal(duplicate.data, null);
-  assert.equal(duplicate.error.status, 422);
-  assert.equal(duplicate.error.code, "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL");
-  assert.equal(duplicate.error.message, "User already exists. Use another email.");
-});
-
-test("get-session returns {session, user} with session.token; sign-out ends it", async () => {
-  const { client, jar, data: signedUp, name, email } = await signUp("Alan Turing");
-  const { data, error } = await client.getSession();
-  assert.equal(error, null);
-  assert.deepEqual(Object.keys(data).sort(), ["session", "user"]);
-  assert.equal(data.session.token, signedUp.token);
-  assert.equal(data.session.userId, signedUp.user.id);
-  assert.match(data.session.id, /^[0-9a-z]{31,37}$/);
-  assert.equal(typeof data.session.expiresAt, "number");
-  const week = 7 * 24 * 3600 * 1000;
-  assert.ok(Math.abs(data.session.expiresAt - (Date.now() + week)) < 60_000, `expiresAt ${data.session.expiresAt}`);
-  assert.equal(data.user.id, signedUp.user.id);
-  assert.equal(data.user.name, name);
-  assert.equal(data.user.email, email);
-
-  const out = await client.signOut();
-  assert.equal(out.error, null);
-  assert.deepEqual(out.data, { success: true });
-  assert.equal(jar.cookies.has("better-auth.session_token"), false, "sign-out clears the cookie");
-  const after = await client.getSession();
-  assert.equal(after.error, null);
-  assert.equal(after.data, null);
-  // The old signed cookie no longer names a session either.
-  const stale = await rawAuth("/get-session", { headers: { authorization: `Bearer ${signedUp.token}` } });
-  assert.equal(stale.status, 200);
-  assert.equal(await stale.json(), null);
-});
-
-test("bearer-only requests (set-auth-token) work without Origin or cookies", async () => {
-  const { jar, data: signedUp } = await signUp("Bea Bearer");
-  const bearer = jar.responses.at(-1).headers.get("set-auth-token");
-  assert.ok(bearer, "sign-up sends set-auth-token");
-  const response = await rawAuth("/get-session", { headers: { authorization: `Bearer ${bearer}` } });
-  assert.equal(response.status, 200);
-  const body = await response.json();
-  assert.equal(body.user.id, signedUp.user.id);
-  assert.equal(body.session.token, signedUp.token);
-  // The raw (unsigned) token is accepted too.
-  const raw = await rawAuth("/get-session", { headers: { authorization: `Bearer ${signedUp.token}` } });
-  assert.equal((await raw.json()).session.token, signedUp.token);
-  const list = await rawAuth("/list-sessions", { headers: { authorization: `Bearer ${bearer}` } });
-  assert.equal(list.status, 200);
-  assert.equal((await list.json()).length, 1);
-  const token = await rawAuth("/convex/token", { headers: { authorization: `Bearer ${bearer}` } });
-  assert.equal(token.status, 200);
-  assert.equal(jwtPayload((await token.json()).token).sub, signedUp.user.id);
-  // A POST with only the bearer header (no cookie, no Origin) skips the origin check.
-  const signOut = await rawAuth("/sign-out", { method: "POST", headers: { authorization: `Bearer ${bearer}` }, body: {} });
-  assert.equal(signOut.status, 200);
-  assert.deepEqual(await signOut.json(), { success: true });
-  const after = await rawAuth("/get-session", { headers: { authorization: `Bearer ${bearer}` } });
-  assert.equal(await after.json(), null);
-});
-
-test("a cookie-carrying POST without Origin is refused with 403", async () => {
-  const { jar } = await signUp("Olga Origin");
-  const cookie = [...jar.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
-  const noOrigin = await rawAuth("/sign-out", { method: "POST", headers: { cookie }, body: {} });
-  assert.equal(noOrigin.status, 403);
-  const evil = await rawAuth("/sign-out", { method: "POST", headers: { cookie, origin: "https://evil.example" }, body: {} });
-  assert.equal(evil.status, 403);
-  assert.equal((await evil.json()).code, "INVALID_ORIGIN");
-  // The session survived both.
-  const still = await rawAuth("/get-session", { headers: { cookie } });
-  assert.notEqual(await still.json(), null);
-});
+// The parts both Better Auth implementations share (better_auth_shared.mjs).
+registerSharedBetterAuthTests({ siteUrl: () => server.siteUrl, sessionSeconds: 7 * 24 * 3600, bearer: true });
 
 test("the Convex token gives me:whoami and me:organization through ConvexHttpClient", async () => {
   const { client, data: signedUp, name, email } = await signUp("Katherine Johnson");

@@ -12,6 +12,7 @@ import { adminClient, organizationClient } from "better-auth/client/plugins";
 import { ConvexClient, ConvexHttpClient } from "convex/browser";
 import { anyApi } from "convex/server";
 import { convexToken, jwtPayload, newAuthClient } from "./auth_client.mjs";
+import { registerSharedBetterAuthTests } from "./better_auth_shared.mjs";
 import { ADMIN_KEY, startServer } from "./server.mjs";
 import { deploy, makeSeedProject, npx, removeProjects } from "./ts_project.mjs";
 
@@ -78,6 +79,10 @@ test("the user's deploy order: env vars, the seed's auth.config is refused until
   const deployed = deploy(server, project);
   assert.equal(deployed.status, 0, deployed.stderr);
 });
+
+// The behaviour the native C++ Better Auth shows in better_auth.test.mjs, on the real library
+// (the seed sets sessions to 30 days).
+registerSharedBetterAuthTests({ siteUrl: () => server.siteUrl, sessionSeconds: 30 * 24 * 3600, bearer: false });
 
 test("sign-up runs the triggers in the writes' transactions: personal organization, owner, active organization", async () => {
   const { client: c, data, email } = await signUp("  Ada Lovelace ", uniqueEmail("Ada.Trigger"));

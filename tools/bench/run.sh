@@ -30,5 +30,7 @@ tools/bench/push_request.sh docs/examples/ts-app "$pushes/example.json"
   echo
   "$build/bench/ts_bench" --bench-push "$pushes/bench.json" --example-push "$pushes/example.json" \
     --binary "$build/tools/convexlite/convexlite" "${BENCH_ARGS[@]:-}"
+  echo
+  CONVEXLITE_BIN="$build/tools/convexlite/convexlite" CI=1 node bench/seed_app_bench.mjs
 } | tee "$out"
 echo "wrote $out"
