@@ -20,6 +20,21 @@ namespace cvx {
 
 class ActionCtx;
 
+// Where an HTTP action's response may go out as it is produced (a Response whose body is a
+// ReadableStream that is still being written): Begin once with the status and headers,
+// then Write each piece of the body. The server ends the body when the handler returns.
+// Both return false once the client is gone (the handler may go on; what it writes is
+// dropped). Called from the handler's thread only.
+class HttpResponseStream {
+ public:
+  virtual ~HttpResponseStream() = default;
+  virtual bool Begin(int status, const std::map<std::string, std::string>& headers,
+                     const std::vector<std::string>& set_cookies) = 0;
+  virtual bool Write(std::string_view chunk) = 0;
+  // Whether Begin was called (a handler that fails afterwards cannot change the status).
+  virtual bool begun() const = 0;
+};
+
 struct HttpActionRequest {
   std::string method;
   std::string url;   // path and query as received, e.g. "/hello?x=1"
@@ -27,6 +42,8 @@ struct HttpActionRequest {
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
   std::string remote_addr;  // the peer's IP address, when the server knows it
+  // Set when the server can stream the response; may be null (then responses go whole).
+  HttpResponseStream* stream = nullptr;
 };
 
 struct HttpActionResponse {
@@ -34,6 +51,9 @@ struct HttpActionResponse {
   std::map<std::string, std::string> headers;
   std::string body;
   std::vector<std::string> set_cookies;  // one Set-Cookie header each, in order
+  // The handler sent its response through HttpActionRequest::stream (the fields above are
+  // then unused).
+  bool streamed = false;
 };
 
 using HttpActionHandler =

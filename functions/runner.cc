@@ -338,6 +338,11 @@ HttpActionResponse Runner::RunHttpAction(const HttpActionRequest& request,
     if (!response.ok()) e.error = std::string(response.status().message());
     options_.function_log->Append(std::move(e));
   }
+  if (!response.ok() && request.stream != nullptr && request.stream->begun()) {
+    HttpActionResponse r;  // the status is out already; the body just ends
+    r.streamed = true;
+    return r;
+  }
   if (!response.ok()) {
     return json_error(500, absl::StrCat("[Request ID: ", meta.request_id, "] Server Error: ",
                                         response.status().message()));

@@ -165,6 +165,7 @@ HttpResponse HandleHttpAction(Runner* runner, const HttpRequest& request,
   action.headers = request.headers;
   action.body = request.body;
   action.remote_addr = request.remote_addr;
+  action.stream = request.stream;
   // ctx.auth in an HTTP action: the identity of a valid `Authorization: Bearer <jwt>`.
   // Other bearer values (Better Auth's session tokens use the same header) leave it unset.
   std::optional<UserIdentity> identity;
@@ -179,6 +180,7 @@ HttpResponse HandleHttpAction(Runner* runner, const HttpRequest& request,
   out.headers = std::move(r.headers);
   out.set_cookies = std::move(r.set_cookies);
   out.body = std::move(r.body);
+  out.streamed = r.streamed;
   return out;
 }
 

@@ -46,6 +46,8 @@ struct HttpRequest {
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
   std::string remote_addr;  // the peer's IP address, when known
+  // For HTTP actions: the server's streaming writer for this request's response, or null.
+  HttpResponseStream* stream = nullptr;
   std::string Header(std::string_view name) const;
 };
 
@@ -54,6 +56,7 @@ struct HttpResponse {
   std::map<std::string, std::string> headers;
   std::string body;
   std::vector<std::string> set_cookies;  // one Set-Cookie header each
+  bool streamed = false;  // already sent through HttpRequest::stream; the server ends it
 };
 
 // Verifies a bearer token and returns the identity. kUnauthenticated on a bad token.

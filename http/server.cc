@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "boost/asio/dispatch.hpp"
 #include "boost/asio/ip/tcp.hpp"
@@ -163,6 +164,61 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   std::string close_reason_;
 };
 
+// One response written as it is produced (HttpResponseStream), on the handler's thread:
+// the session starts nothing on its socket while a handler runs, so these synchronous
+// writes never overlap its own. HTTP/1.1 chunked encoding; the session writes the last
+// chunk (Finish) when the handler returns.
+class ChunkedWriter : public HttpResponseStream {
+ public:
+  ChunkedWriter(tcp::socket& socket, unsigned version, bool keep_alive)
+      : socket_(socket), version_(version), keep_alive_(keep_alive) {}
+
+  bool Begin(int status, const std::map<std::string, std::string>& headers,
+             const std::vector<std::string>& set_cookies) override {
+    if (begun_) return ok_;
+    begun_ = true;
+    http::response<http::empty_body> res(static_cast<http::status>(status), version_);
+    res.set(http::field::server, "convexlite");
+    for (const auto& [name, value] : headers) {
+      if (!absl::EqualsIgnoreCase(name, "content-length")) res.set(name, value);
+    }
+    for (const std::string& cookie : set_cookies) res.insert(http::field::set_cookie, cookie);
+    res.keep_alive(keep_alive_);
+    res.chunked(true);
+    http::response_serializer<http::empty_body> serializer(res);
+    beast::error_code ec;
+    http::write_header(socket_, serializer, ec);
+    ok_ = !ec;
+    return ok_;
+  }
+
+  bool Write(std::string_view chunk) override {
+    if (!ok_ || chunk.empty()) return ok_;
+    beast::error_code ec;
+    asio::write(socket_, http::make_chunk(asio::const_buffer(chunk.data(), chunk.size())), ec);
+    ok_ = !ec;
+    return ok_;
+  }
+
+  bool begun() const override { return begun_; }
+
+  // The last chunk. False when the connection broke along the way.
+  bool Finish() {
+    if (!ok_) return false;
+    beast::error_code ec;
+    asio::write(socket_, http::make_chunk_last(), ec);
+    ok_ = !ec;
+    return ok_;
+  }
+
+ private:
+  tcp::socket& socket_;
+  const unsigned version_;
+  const bool keep_alive_;
+  bool begun_ = false;
+  bool ok_ = true;
+};
+
 bool IsSyncPath(std::string_view target) {
   static const std::regex kSync("^/api/[^/]+/sync(\\?.*)?$");
   return std::regex_match(target.begin(), target.end(), kSync);
@@ -211,9 +267,23 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool keep_alive = req.keep_alive();
     const unsigned version = req.version();
     HttpRequest request = ToRequest(req, stream_.socket());
+    // HTTP/1.1 responses to anything but HEAD may be streamed by the handler.
+    std::shared_ptr<ChunkedWriter> writer;
+    if (version >= 11 && req.method() != http::verb::head) {
+      writer = std::make_shared<ChunkedWriter>(stream_.socket(), version, keep_alive);
+      request.stream = writer.get();
+    }
     asio::post(*pool_, [self = shared_from_this(), request = std::move(request), keep_alive,
-                        version]() mutable {
+                        version, writer]() mutable {
       HttpResponse response = (*self->handler_)(request);
+      if (writer != nullptr && writer->begun()) {
+        bool ok = writer->Finish();
+        asio::post(self->stream_.get_executor(), [self, ok, keep_alive] {
+          if (!ok || !keep_alive) return self->Close();
+          self->Read();
+        });
+        return;
+      }
       asio::post(self->stream_.get_executor(),
                  [self, response = std::move(response), keep_alive, version]() mutable {
                    self->Write(std::move(response), version, keep_alive);

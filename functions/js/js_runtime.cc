@@ -103,6 +103,33 @@ absl::StatusOr<Value> JsRuntime::Action(const CodeVersion& version, const Analyz
   return Run(version, fn, ctx, args, "action", handler);
 }
 
+namespace {
+
+// status, headers and setCookies of a response as the worker sends them (worker.mjs).
+void ReadResponseHead(const json::object& o, HttpActionResponse* response) {
+  if (const json::value* status = o.if_contains("status"); status != nullptr && status->is_number()) {
+    response->status = status->to_number<int>();
+  }
+  if (const json::value* hs = o.if_contains("headers"); hs != nullptr && hs->is_array()) {
+    for (const json::value& h : hs->get_array()) {
+      if (!h.is_array() || h.get_array().size() != 2 || !h.get_array()[0].is_string() ||
+          !h.get_array()[1].is_string()) {
+        continue;
+      }
+      std::string name(h.get_array()[0].get_string()), value(h.get_array()[1].get_string());
+      auto [it, inserted] = response->headers.emplace(name, value);
+      if (!inserted) it->second += ", " + value;
+    }
+  }
+  if (const json::value* cookies = o.if_contains("setCookies"); cookies != nullptr && cookies->is_array()) {
+    for (const json::value& c : cookies->get_array()) {
+      if (c.is_string()) response->set_cookies.push_back(std::string(c.get_string()));
+    }
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<HttpActionResponse> JsRuntime::Http(const CodeVersion& version, const HttpRoute& route,
                                                    ActionCtx& ctx, const HttpActionRequest& request) {
   CVX_ASSIGN_OR_RETURN(std::shared_ptr<WorkerPool> pool, PoolFor(version));
@@ -115,7 +142,8 @@ absl::StatusOr<HttpActionResponse> JsRuntime::Http(const CodeVersion& version, c
                    {"url", absl::StrCat(scheme, "://", host, request.url)},
                    {"path", request.path},
                    {"headers", headers},
-                   {"body", request.body.empty() ? json::value(nullptr) : json::value(Base64Encode(request.body))}};
+                   {"body", request.body.empty() ? json::value(nullptr) : json::value(Base64Encode(request.body))},
+                   {"stream", request.stream != nullptr}};
   InvokeRequest invoke;
   invoke.udf = "http";
   invoke.module = "http.js";
@@ -124,6 +152,21 @@ absl::StatusOr<HttpActionResponse> JsRuntime::Http(const CodeVersion& version, c
   invoke.seed = Base64Encode(auth::RandomBytes(32));
   invoke.now_ms = ctx.Now();
   invoke.user_time_limit = options_.action_time_limit;
+  if (request.stream != nullptr) {
+    invoke.on_stream = [stream = request.stream](std::string_view type, const json::object& frame) {
+      if (type == "head") {
+        if (stream->begun()) return;
+        HttpActionResponse head;
+        ReadResponseHead(frame, &head);
+        stream->Begin(head.status, head.headers, head.set_cookies);
+      } else if (const json::value* data = frame.if_contains("data"); data != nullptr && data->is_string()) {
+        std::string bytes;
+        if (stream->begun() && Base64Decode(std::string_view(data->get_string().data(), data->get_string().size()), &bytes)) {
+          stream->Write(bytes);
+        }
+      }
+    };
+  }
   CVX_ASSIGN_OR_RETURN(InvokeOutcome outcome, pool->Invoke(invoke, handler));
   ctx.execution_state()->AppendLogLines(std::move(outcome.log_lines));
   ctx.execution_state()->CountSyscalls(outcome.syscalls);
@@ -133,22 +176,11 @@ absl::StatusOr<HttpActionResponse> JsRuntime::Http(const CodeVersion& version, c
   if (ec || !parsed.is_object()) return UncaughtJsError("the HTTP action's response could not be read", std::nullopt);
   const json::object& o = parsed.get_object();
   HttpActionResponse response;
-  if (const json::value* status = o.if_contains("status"); status != nullptr && status->is_number()) {
-    response.status = status->to_number<int>();
+  if (const json::value* streamed = o.if_contains("streamed"); streamed != nullptr && streamed->is_bool()) {
+    response.streamed = streamed->get_bool() && request.stream != nullptr && request.stream->begun();
+    if (response.streamed) return response;
   }
-  if (const json::value* hs = o.if_contains("headers"); hs != nullptr && hs->is_array()) {
-    for (const json::value& h : hs->get_array()) {
-      if (!h.is_array() || h.get_array().size() != 2) continue;
-      std::string name(h.get_array()[0].as_string()), value(h.get_array()[1].as_string());
-      auto [it, inserted] = response.headers.emplace(name, value);
-      if (!inserted) it->second += ", " + value;
-    }
-  }
-  if (const json::value* cookies = o.if_contains("setCookies"); cookies != nullptr && cookies->is_array()) {
-    for (const json::value& c : cookies->get_array()) {
-      if (c.is_string()) response.set_cookies.push_back(std::string(c.get_string()));
-    }
-  }
+  ReadResponseHead(o, &response);
   if (const json::value* body = o.if_contains("body"); body != nullptr && body->is_string()) {
     if (!Base64Decode(std::string_view(body->get_string().data(), body->get_string().size()), &response.body)) {
       return UncaughtJsError("the HTTP action's response body could not be read", std::nullopt);

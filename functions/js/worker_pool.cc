@@ -417,6 +417,10 @@ absl::StatusOr<InvokeOutcome> WorkerPool::Invoke(const InvokeRequest& request, S
       }
       return outcome;
     }
+    if (type == "head" || type == "chunk") {
+      if (request.on_stream) request.on_stream(type, frame);
+      continue;
+    }
     if (type != "sys" && type != "sync") continue;
     bool sync = type == "sync";
     ++outcome.syscalls;

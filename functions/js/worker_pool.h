@@ -34,6 +34,10 @@
 #include "absl/time/time.h"
 #include "functions/js/node.h"
 
+namespace boost::json {
+class object;
+}  // namespace boost::json
+
 namespace cvx::js {
 
 struct WorkerConfig {
@@ -57,6 +61,10 @@ struct InvokeRequest {
   // and mutations count user time (not the engine's time serving their syscalls); actions
   // and HTTP actions count wall time.
   absl::Duration user_time_limit = absl::Seconds(1);
+  // HTTP actions: called with each `head` frame ({status, headers, setCookies}) and `chunk`
+  // frame ({data: base64}) of a response the worker streams, in order, before the call's
+  // result. Null: those frames are dropped.
+  std::function<void(std::string_view type, const boost::json::object& frame)> on_stream;
 };
 
 struct InvokeOutcome {

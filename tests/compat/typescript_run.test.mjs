@@ -110,6 +110,20 @@ export const echo = httpAction(async (ctx, request) => {
 });
 export const go = httpAction(async () => Response.redirect("http://127.0.0.1/elsewhere", 302));
 export const boom = httpAction(async () => { throw new Error("http boom"); });
+export const stream = httpAction(async (ctx) => {
+  const encoder = new TextEncoder();
+  const body = new ReadableStream({
+    async start(controller) {
+      for (let i = 0; i < 3; i++) {
+        const n = (await ctx.runQuery(api.messages.list, { channel: "nowhere" })).length;
+        controller.enqueue(encoder.encode(\`part \${i} \${n}\\n\`));
+        await new Promise((r) => setTimeout(r, 150));
+      }
+      controller.close();
+    },
+  });
+  return new Response(body, { status: 203, headers: { "content-type": "text/plain" } });
+});
 export const hog = action({ args: {}, handler: async () => {
   await new Promise((r) => setTimeout(r, 50));  // calls that arrived with it finish first
   const kept = [];
@@ -126,13 +140,14 @@ export const sha = action({ args: { text: v.string() }, handler: async (_ctx, { 
 const HTTP = `
 import { httpRouter } from "convex/server";
 import { httpAction } from "./_generated/server";
-import { echo, go, boom } from "./actions";
+import { echo, go, boom, stream } from "./actions";
 const http = httpRouter();
 http.route({ path: "/hello", method: "GET", handler: httpAction(async (_ctx, req) =>
   new Response("hello " + (new URL(req.url).searchParams.get("name") ?? "world"))) });
 http.route({ pathPrefix: "/echo/", method: "POST", handler: echo });
 http.route({ path: "/go", method: "GET", handler: go });
 http.route({ path: "/boom", method: "GET", handler: boom });
+http.route({ path: "/stream", method: "GET", handler: stream });
 export default http;
 `;
 const CRONS = `
@@ -366,6 +381,23 @@ test("HTTP actions from http.ts: exact and prefix routes, bodies, headers, cooki
   assert.equal(boom.status, 500);
   assert.match((await boom.json()).code, /Server Error: Uncaught Error: http boom/);
   assert.equal((await fetch(`${server.siteUrl}/nowhere`)).status, 404);
+  // A ReadableStream body goes out as it is written (chunked), not when it ends.
+  const started = Date.now();
+  const streamed = await fetch(`${server.siteUrl}/stream`);
+  assert.equal(streamed.status, 203);
+  assert.equal(streamed.headers.get("transfer-encoding"), "chunked");
+  assert.equal(streamed.headers.get("content-type"), "text/plain");
+  const reader = streamed.body.getReader();
+  const first = await reader.read();
+  const firstAfter = Date.now() - started;
+  let text = new TextDecoder().decode(first.value);
+  for (let step = await reader.read(); !step.done; step = await reader.read()) text += new TextDecoder().decode(step.value);
+  const allAfter = Date.now() - started;
+  assert.equal(text, "part 0 0\npart 1 0\npart 2 0\n");
+  assert.ok(firstAfter < 300 && allAfter >= 400, `first part after ${firstAfter} ms, all after ${allAfter} ms`);
+  // The connection stays usable after a streamed response (keep-alive), also under /http/.
+  assert.equal(await (await fetch(`${server.url}/http/stream`)).text(), "part 0 0\npart 1 0\npart 2 0\n");
+  assert.equal(await (await fetch(`${server.siteUrl}/hello?name=again`)).text(), "hello again");
 });
 
 test("crons from crons.ts fire through the scheduler", async () => {

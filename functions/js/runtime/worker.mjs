@@ -54,11 +54,15 @@ function failure(error) {
 
 /**
  * An HTTP action: http.js's router finds the handler (exact paths, then the longest
- * prefix), which gets a real Request and returns a Response, sent back whole.
+ * prefix), which gets a real Request and returns a Response. A body that is all there at
+ * once goes back whole in the result; one still being produced (a ReadableStream the
+ * handler keeps writing) goes out as it comes, when the engine can stream: a `head` frame,
+ * then `chunk` frames, and the result {streamed: true}.
  * @param {object} namespace http.js
- * @param {{method: string, url: string, path: string, headers: [string, string][], body: string|null}} req
+ * @param {{method: string, url: string, path: string, headers: [string, string][], body: string|null, stream?: boolean}} req
+ * @param {number} rid
  */
-async function runHttpAction(namespace, req) {
+async function runHttpAction(namespace, req, rid) {
   const router = namespace.default;
   const match = router.lookup(req.path, req.method);
   if (!match) {
@@ -75,8 +79,43 @@ async function runHttpAction(namespace, req) {
   const response = await handler.invokeHttpAction(request);
   const headers = [];
   for (const [name, value] of response.headers) if (name !== "set-cookie") headers.push([name, value]);
-  const body = Buffer.from(await response.arrayBuffer()).toString("base64");
-  return JSON.stringify({ status: response.status, headers, setCookies: response.headers.getSetCookie(), body });
+  const head = { status: response.status, headers, setCookies: response.headers.getSetCookie() };
+  const chunks = [];
+  const reader = response.body?.getReader();
+  let streaming = false;
+  let pending = null;  // a read not answered yet
+  while (reader) {
+    // A read that is not answered before the event loop turns means the body is still being
+    // produced: from then on, stream.
+    pending ??= reader.read();
+    const step = streaming || !req.stream ? await pending : await settledNow(pending);
+    if (step === NOT_YET) {
+      writeFrame(TO_ENGINE, { t: "head", rid, ...head });
+      for (const c of chunks.splice(0)) writeFrame(TO_ENGINE, { t: "chunk", rid, data: c.toString("base64") });
+      streaming = true;
+      continue;
+    }
+    pending = null;
+    if (step.done) break;
+    const bytes = Buffer.from(step.value);
+    if (streaming) writeFrame(TO_ENGINE, { t: "chunk", rid, data: bytes.toString("base64") });
+    else chunks.push(bytes);
+  }
+  if (streaming) return JSON.stringify({ streamed: true });
+  return JSON.stringify({ ...head, body: Buffer.concat(chunks).toString("base64") });
+}
+
+const NOT_YET = Symbol("not yet");
+// Captured before the per-call globals are installed (call_context.mjs).
+const realSetImmediate = globalThis.setImmediate;
+const realClearImmediate = globalThis.clearImmediate;
+/** `promise`'s value if it settles before the next turn of the event loop, else NOT_YET. */
+function settledNow(promise) {
+  return new Promise((resolve, reject) => {
+    const timer = realSetImmediate(() => resolve(NOT_YET));
+    promise.then((v) => { realClearImmediate(timer); resolve(v); },
+                 (e) => { realClearImmediate(timer); reject(e); });
+  });
 }
 
 async function invoke(frame) {
@@ -90,7 +129,7 @@ async function invoke(frame) {
       if (frame.udf === "query") result = { ok: await fn.invokeQuery(frame.args) };
       else if (frame.udf === "mutation") result = { ok: await fn.invokeMutation(frame.args) };
       else if (frame.udf === "action") result = { ok: await fn.invokeAction(String(frame.rid), frame.args) };
-      else result = { ok: await runHttpAction(namespace, JSON.parse(frame.args)) };
+      else result = { ok: await runHttpAction(namespace, JSON.parse(frame.args), frame.rid) };
     } catch (error) {
       result = { err: failure(error) };
     }
