@@ -39,6 +39,9 @@ using namespace ::cvx::bench;  // NOLINT
 namespace json = boost::json;
 
 std::string g_bench_push, g_example_push, g_binary;
+// --direct-only S: only the Runner-direct TS cells, each for S seconds (for profiling the
+// worker path with perf; not part of make bench).
+double g_direct_only = 0;
 
 std::string TempDir(const char* name) {
   std::string dir = (std::filesystem::temp_directory_path() / (std::string(name) + "-XXXXXX")).string();
@@ -251,6 +254,19 @@ void Run() {
   std::printf("Baseline: the same function as a C++ handler on the same server, in the same run.\n\n");
   std::printf("| case | conns | C++ req/s | C++ p50 / p99 µs | TS req/s | TS p50 / p99 µs | TS/C++ p50 | TS/C++ req/s |\n");
   std::printf("|---|---|---|---|---|---|---|---|\n");
+  if (g_direct_only > 0) {
+    server.Stop();
+    g_seconds = g_direct_only;
+    for (const Case& c : cases) {
+      absl::StatusOr<Value> args = ParseConvexJson(c.args);
+      Result ts = RunTimed(1, [&](int) {
+        absl::StatusOr<FunctionResult> r = b.runner->Run(c.ts, *args);
+        if (!r.ok() || !r->ok()) Die(c.ts + " failed");
+      });
+      std::printf("%s: TS on the Runner p50 %s µs\n", c.name.c_str(), Fmt(ts.p50_us).c_str());
+    }
+    return;
+  }
   for (const Case& c : cases) {
     for (int conns : {1, 32}) {
       Result cpp = Load(server.api_port(), conns, c.endpoint, body(c.cpp, c.args));
@@ -311,6 +327,7 @@ int main(int argc, char** argv) {
     if (a == "--bench-push") cvx::g_bench_push = argv[++i];
     else if (a == "--example-push") cvx::g_example_push = argv[++i];
     else if (a == "--binary") cvx::g_binary = argv[++i];
+    else if (a == "--direct-only") cvx::g_direct_only = std::stod(argv[++i]);
   }
   if (cvx::g_bench_push.empty() || cvx::g_example_push.empty() || cvx::g_binary.empty()) {
     std::fprintf(stderr, "usage: ts_bench --bench-push FILE --example-push FILE --binary convexlite\n");
