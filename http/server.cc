@@ -34,7 +34,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-constexpr auto kIdleTimeout = std::chrono::seconds(120);
 
 HttpRequest ToRequest(const http::request<http::string_body>& req, const tcp::socket& socket) {
   HttpRequest out;
@@ -227,9 +226,10 @@ bool IsSyncPath(std::string_view target) {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, const HttpHandler* handler, asio::thread_pool* pool,
-          size_t body_limit, const WebSocketFactory* sync, std::chrono::seconds ping_interval)
+          size_t body_limit, const WebSocketFactory* sync, std::chrono::seconds ping_interval,
+          std::chrono::milliseconds idle_timeout)
       : stream_(std::move(socket)), handler_(handler), pool_(pool), body_limit_(body_limit),
-        sync_(sync), ping_interval_(ping_interval) {}
+        sync_(sync), ping_interval_(ping_interval), idle_timeout_(idle_timeout) {}
 
   void Run() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
@@ -240,7 +240,7 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->body_limit(body_limit_);
     parser_->header_limit(64 * 1024);
-    stream_.expires_after(kIdleTimeout);
+    stream_.expires_after(idle_timeout_);
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, size_t) {
                        self->OnRead(ec);
@@ -292,6 +292,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Write(HttpResponse response, unsigned version, bool keep_alive) {
+    // The read's timeout set the write's too: a handler that ran longer (an HTTP action may
+    // run for minutes) must not find it expired.
+    stream_.expires_after(idle_timeout_);
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(response.status), version);
     res->set(http::field::server, "convexlite");
@@ -320,14 +323,17 @@ class Session : public std::enable_shared_from_this<Session> {
   size_t body_limit_;
   const WebSocketFactory* sync_;
   std::chrono::seconds ping_interval_;
+  std::chrono::milliseconds idle_timeout_;
 };
 
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
   Listener(asio::io_context& ioc, const HttpHandler* handler, asio::thread_pool* pool,
-           size_t body_limit, const WebSocketFactory* sync, std::chrono::seconds ping_interval)
+           size_t body_limit, const WebSocketFactory* sync, std::chrono::seconds ping_interval,
+           std::chrono::milliseconds idle_timeout)
       : ioc_(ioc), acceptor_(asio::make_strand(ioc)), handler_(handler), pool_(pool),
-        body_limit_(body_limit), sync_(sync), ping_interval_(ping_interval) {}
+        body_limit_(body_limit), sync_(sync), ping_interval_(ping_interval),
+        idle_timeout_(idle_timeout) {}
 
   absl::Status Bind(const std::string& host, uint16_t port) {
     beast::error_code ec;
@@ -367,7 +373,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
         std::make_shared<Session>(std::move(socket), self->handler_, self->pool_,
-                                  self->body_limit_, self->sync_, self->ping_interval_)
+                                  self->body_limit_, self->sync_, self->ping_interval_,
+                                  self->idle_timeout_)
             ->Run();
       }
       self->Accept();
@@ -381,6 +388,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   size_t body_limit_;
   const WebSocketFactory* sync_;
   std::chrono::seconds ping_interval_;
+  std::chrono::milliseconds idle_timeout_;
   uint16_t port_ = 0;
 };
 
@@ -406,9 +414,9 @@ absl::Status Server::Start() {
   Impl& s = *impl_;
   s.pool = std::make_unique<asio::thread_pool>(std::max(1, s.options.worker_threads));
   s.api = std::make_shared<Listener>(s.ioc, &s.options.api, s.pool.get(), s.options.body_limit,
-                                     &s.options.sync, s.options.ping_interval);
+                                     &s.options.sync, s.options.ping_interval, s.options.idle_timeout);
   s.site = std::make_shared<Listener>(s.ioc, &s.options.site, s.pool.get(), s.options.body_limit,
-                                      nullptr, s.options.ping_interval);
+                                      nullptr, s.options.ping_interval, s.options.idle_timeout);
   if (absl::Status st = s.api->Bind(s.options.host, s.options.api_port); !st.ok()) return st;
   if (absl::Status st = s.site->Bind(s.options.host, s.options.site_port); !st.ok()) return st;
   s.api->Start();

@@ -50,6 +50,9 @@ struct ServerOptions {
   // Upgrades to /api/<client version>/sync on the API port. Null: refused.
   WebSocketFactory sync;
   std::chrono::seconds ping_interval{15};
+  // A connection idle this long (no request arriving, or a response not taken) is closed.
+  // How long a handler runs does not count.
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(120)};
 };
 
 class Server {
