@@ -14,10 +14,7 @@
 #include <memory>
 
 #include "bench/bench_util.h"
-#include "boost/asio/connect.hpp"
-#include "boost/asio/ip/tcp.hpp"
-#include "boost/beast/core.hpp"
-#include "boost/beast/http.hpp"
+#include "bench/http_load.h"
 #include "engine/value/json.h"
 #include "functions/auth/crypto.h"
 #include "functions/auth/jwt.h"
@@ -30,46 +27,6 @@ namespace cvx {
 namespace {
 
 using namespace ::cvx::bench;  // NOLINT
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
-
-struct Reply {
-  int status = 0;
-  std::string body;
-  std::vector<std::string> cookies;
-};
-
-struct Client {
-  asio::io_context ioc;
-  beast::tcp_stream stream{ioc};
-  beast::flat_buffer buffer;
-  explicit Client(uint16_t port) {
-    tcp::resolver resolver(ioc);
-    stream.connect(resolver.resolve("127.0.0.1", std::to_string(port)));
-    stream.socket().set_option(tcp::no_delay(true));
-  }
-  Reply Send(http::verb verb, const std::string& target, const std::string& body,
-             const std::vector<std::pair<std::string, std::string>>& headers = {}) {
-    http::request<http::string_body> req{verb, target, 11};
-    req.set(http::field::host, "127.0.0.1");
-    if (!body.empty()) req.set(http::field::content_type, "application/json");
-    for (const auto& [k, v] : headers) req.set(k, v);
-    req.keep_alive(true);
-    req.body() = body;
-    req.prepare_payload();
-    http::write(stream, req);
-    http::response<http::string_body> res;
-    http::read(stream, buffer, res);
-    Reply r{static_cast<int>(res.result_int()), res.body(), {}};
-    for (const auto& field : res) {
-      if (field.name() == http::field::set_cookie) r.cookies.emplace_back(field.value());
-    }
-    if (r.status != 200) Die("HTTP " + std::to_string(r.status) + " " + target + ": " + r.body);
-    return r;
-  }
-};
 
 Result Measure(const std::function<void()>& op) {
   return RunTimed(1, [&](int) { op(); });

@@ -23,6 +23,12 @@ namespace http = beast::http;
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
+struct Reply {
+  int status = 0;
+  std::string body;
+  std::vector<std::string> cookies;  // each Set-Cookie
+};
+
 struct Client {
   asio::io_context ioc;
   beast::tcp_stream stream{ioc};
@@ -32,19 +38,31 @@ struct Client {
     stream.connect(resolver.resolve("127.0.0.1", std::to_string(port)));
     stream.socket().set_option(tcp::no_delay(true));
   }
-  void Post(const std::string& target, const std::string& body) {
-    http::request<http::string_body> req{http::verb::post, target, 11};
+  // One request on the kept-alive connection; anything but a 200 ends the benchmark.
+  Reply Send(http::verb verb, const std::string& target, const std::string& body,
+             const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+    http::request<http::string_body> req{verb, target, 11};
     req.set(http::field::host, "127.0.0.1");
-    req.set(http::field::content_type, "application/json");
+    if (!body.empty()) req.set(http::field::content_type, "application/json");
+    for (const auto& [k, v] : headers) req.set(k, v);
     req.keep_alive(true);
     req.body() = body;
     req.prepare_payload();
     http::write(stream, req);
     http::response<http::string_body> res;
     http::read(stream, buffer, res);
-    if (res.result_int() != 200) Die("HTTP " + std::to_string(res.result_int()) + ": " + res.body());
+    Reply r{static_cast<int>(res.result_int()), res.body(), {}};
+    for (const auto& field : res) {
+      if (field.name() == http::field::set_cookie) r.cookies.emplace_back(field.value());
+    }
+    if (r.status != 200) Die("HTTP " + std::to_string(r.status) + " " + target + ": " + r.body);
+    return r;
+  }
+  // A function call (POST /api/query, /api/mutation, ...) that must succeed.
+  void Post(const std::string& target, const std::string& body) {
+    Reply r = Send(http::verb::post, target, body);
     // A function error is a 200 UdfResponse: it would measure the error path, not the call.
-    if (res.body().find("\"status\":\"error\"") != std::string::npos) Die("function error: " + res.body());
+    if (r.body.find("\"status\":\"error\"") != std::string::npos) Die("function error: " + r.body);
   }
 };
 

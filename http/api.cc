@@ -32,7 +32,6 @@ absl::Status BadRequest(std::string_view tag, std::string_view message) {
   return InvalidArgument(tag, message);
 }
 
-std::string RequestId() { return RequestMetadata::NewRequestId(); }
 
 std::string Encode(const Value& v, const std::string& format) {
   return format == "json" ? ToCleanJson(v) : ToConvexJson(v);
@@ -119,7 +118,7 @@ HttpResponse SystemErrorResponse(const absl::Status& status) {
   if (tag.empty()) tag = HttpStatusFor(status) >= 500 ? "InternalServerError" : "BadRequest";
   std::string message(status.message());
   if (HttpStatusFor(status) == 500) {
-    message = absl::StrCat("[Request ID: ", RequestId(), "] Server Error");
+    message = absl::StrCat("[Request ID: ", RequestMetadata::NewRequestId(), "] Server Error");
   }
   return Json(HttpStatusFor(status),
               ToConvexJson(Value::FromObject({{"code", Value::String(tag)},
@@ -195,7 +194,7 @@ ApiHandler::~ApiHandler() = default;
 absl::StatusOr<ApiHandler::Caller> ApiHandler::Authenticate(const HttpRequest& request,
                                                             std::string_view query_admin_key) {
   Caller caller;
-  caller.request.request_id = RequestId();
+  caller.request.request_id = RequestMetadata::NewRequestId();
   if (!request.remote_addr.empty()) caller.request.ip = request.remote_addr;
   if (std::string agent = request.Header("user-agent"); !agent.empty()) caller.request.user_agent = agent;
   std::string auth = request.Header("authorization");

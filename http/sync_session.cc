@@ -28,10 +28,10 @@ Value LogLines(const std::vector<std::string>& lines) {
   return Value::FromArray(std::move(out));
 }
 
-std::string ErrorText(const std::string& message) {
-  static thread_local uint64_t counter = 0;
-  return absl::StrCat("[Request ID: ", absl::Hex(absl::HashOf(message, ++counter), absl::kZeroPad16),
-                      "] Server Error\n", message);
+// Convex's text for a failed call, naming the request id the call ran with
+// (ctx.meta.getRequestMetadata()).
+std::string ErrorText(const std::string& message, const std::string& request_id) {
+  return absl::StrCat("[Request ID: ", request_id, "] Server Error\n", message);
 }
 
 const Value* Field(const Value& v, const char* name) { return v.Find(name); }
@@ -259,10 +259,10 @@ void SyncSession::HandleMutation(const Value& message) {
                     {"ts", Value::Null()},
                     {"logLines", LogLines(result.ok() ? result->log_lines : std::vector<std::string>())}};
     if (result.ok()) {
-      response["result"] = Value::String(ErrorText(result->error->message));
+      response["result"] = Value::String(ErrorText(result->error->message, options.request.request_id));
       if (result->error->data) response["errorData"] = *result->error->data;
     } else {
-      response["result"] = Value::String(ErrorText(std::string(result.status().message())));
+      response["result"] = Value::String(ErrorText(std::string(result.status().message()), options.request.request_id));
     }
     return Send(Value::FromObject(std::move(response)));
   }
@@ -303,7 +303,7 @@ void SyncSession::HandleAction(const Value& message) {
   boost::asio::post(*pool_, [self = shared_from_this(), udf = path->string(), args = FirstArg(message),
                              options, id = *request_id]() {
     absl::StatusOr<FunctionResult> result = self->runner_->Run(udf, args, options);
-    self->OnStrand([self, result = std::move(result), id]() {
+    self->OnStrand([self, result = std::move(result), id, request = options.request.request_id]() {
       Object response{{"type", Value::String("ActionResponse")},
                       {"requestId", Value::Float64(id)}};
       if (result.ok() && result->ok()) {
@@ -314,10 +314,10 @@ void SyncSession::HandleAction(const Value& message) {
         response["success"] = Value::Boolean(false);
         response["logLines"] = LogLines(result.ok() ? result->log_lines : std::vector<std::string>());
         if (result.ok()) {
-          response["result"] = Value::String(ErrorText(result->error->message));
+          response["result"] = Value::String(ErrorText(result->error->message, request));
           if (result->error->data) response["errorData"] = *result->error->data;
         } else {
-          response["result"] = Value::String(ErrorText(std::string(result.status().message())));
+          response["result"] = Value::String(ErrorText(std::string(result.status().message()), request));
         }
       }
       self->Send(Value::FromObject(std::move(response)));
@@ -423,7 +423,7 @@ void SyncSession::Transition(bool force, uint64_t min_ts) {
         } else {
           fields["type"] = Value::String("QueryFailed");
           std::string text = result.ok() ? result->error->message : std::string(result.status().message());
-          fields["errorMessage"] = Value::String(ErrorText(text));
+          fields["errorMessage"] = Value::String(ErrorText(text, RequestMetadata::NewRequestId()));
           if (result.ok() && result->error->data) fields["errorData"] = *result->error->data;
           fingerprint = absl::StrCat("error:", text);
         }

@@ -159,10 +159,6 @@ class Worker {
     Reap(/*wait=*/false);
     return dead_ || killed_;
   }
-  int in_flight() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return static_cast<int>(calls_.size());
-  }
   // For Pick: {stalled, calls in flight}, lower is better. Stalled: it has calls but has
   // sent nothing for a while, so it is most likely running synchronous JavaScript, and a
   // call sent to it would wait behind that.
