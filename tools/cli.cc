@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -40,6 +41,7 @@
 #include "http/push_api.h"
 #include "functions/js/js_runtime.h"
 #include "functions/js/push.h"
+#include "functions/js/test_engine.h"
 #include "http/fetch.h"
 #include "http/server.h"
 #include "http/sync_session.h"
@@ -75,6 +77,8 @@ constexpr char kUsage[] =
     "  auth    Better Auth signing keys (jwks, rotate-keys)\n"
     "  export  write a Convex snapshot ZIP\n"
     "  import  import a Convex snapshot ZIP, or a table from .jsonl/.json/.csv\n"
+    "  test-engine --requests FIFO --replies FIFO\n"
+    "          the engine of the convexlite-test package (tools/convexlite-test)\n"
     "\n"
     "Every command but dev acts on --url URL --admin-key KEY (a running server) or\n"
     "--data DIR (a data directory no server holds); with neither, CONVEXLITE_URL and\n"
@@ -880,6 +884,40 @@ int Dev(const App& app, int argc, char** argv) {
 
 }  // namespace
 
+// convexlite test-engine --requests FIFO --replies FIFO: opens the requests FIFO for reading
+// and the replies FIFO for writing (the convexlite-test package holds the other ends),
+// prints "ready", and serves functions/js/test_engine.h until the requests FIFO closes.
+int TestEngine(int argc, char** argv) {
+  std::string requests, replies;
+  for (int i = 0; i + 1 < argc; i += 2) {
+    if (std::strcmp(argv[i], "--requests") == 0) requests = argv[i + 1];
+    else if (std::strcmp(argv[i], "--replies") == 0) replies = argv[i + 1];
+  }
+  if (requests.empty() || replies.empty() || argc % 2 != 0) {
+    std::fputs("usage: convexlite test-engine --requests FIFO --replies FIFO\n", stderr);
+    return 2;
+  }
+  int in = ::open(requests.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) {
+    std::fprintf(stderr, "convexlite test-engine: cannot open %s: %s\n", requests.c_str(), std::strerror(errno));
+    return 1;
+  }
+  int out = ::open(replies.c_str(), O_WRONLY | O_CLOEXEC);
+  if (out < 0) {
+    std::fprintf(stderr, "convexlite test-engine: cannot open %s: %s\n", replies.c_str(), std::strerror(errno));
+    return 1;
+  }
+  ::signal(SIGPIPE, SIG_IGN);
+  std::fputs("ready\n", stdout);
+  std::fflush(stdout);
+  absl::Status served = js::ServeTestEngine(in, out);
+  if (!served.ok()) {
+    std::fprintf(stderr, "convexlite test-engine: %s\n", std::string(served.message()).c_str());
+    return 1;
+  }
+  return 0;
+}
+
 int Main(const App& app, int argc, char** argv) {
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
@@ -900,6 +938,7 @@ int Main(const App& app, int argc, char** argv) {
   if (std::strcmp(argv[1], "auth") == 0) return AuthCommand(app, argc - 2, argv + 2);
   if (std::strcmp(argv[1], "export") == 0) return Export(app, argc - 2, argv + 2);
   if (std::strcmp(argv[1], "import") == 0) return Import(app, argc - 2, argv + 2);
+  if (std::strcmp(argv[1], "test-engine") == 0) return TestEngine(argc - 2, argv + 2);
   std::fprintf(stderr, "convexlite: unknown command %s (try --help)\n", argv[1]);
   return 2;
 }

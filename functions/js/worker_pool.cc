@@ -19,39 +19,13 @@
 #include "engine/base/status_macros.h"
 #include "engine/value/json.h"
 #include "functions/errors.h"
+#include "functions/js/pipe_io.h"
 
 namespace cvx::js {
 namespace json = boost::json;
 namespace {
 
-absl::Status WriteAll(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return absl::UnavailableError(absl::StrCat("worker pipe: ", std::strerror(errno)));
-    bytes.remove_prefix(static_cast<size_t>(n));
-  }
-  return absl::OkStatus();
-}
-
-bool ReadAll(int fd, char* out, size_t size) {
-  while (size > 0) {
-    ssize_t n = ::read(fd, out, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    out += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
-std::string Frame(const json::object& message) {
-  std::string body = json::serialize(message);
-  std::string frame(4, '\0');
-  uint32_t n = static_cast<uint32_t>(body.size());
-  for (int i = 0; i < 4; ++i) frame[i] = static_cast<char>((n >> (8 * i)) & 0xff);
-  return frame + body;
-}
+std::string Frame(const json::object& message) { return EncodeFrame(json::serialize(message)); }
 
 std::string StringOf(const json::object& o, const char* key) {
   const json::value* v = o.if_contains(key);
@@ -288,8 +262,7 @@ class Worker {
     }
     char header[4];
     if (!ReadAll(from_fd_, header, 4)) return -1;
-    uint32_t size = 0;
-    for (int i = 0; i < 4; ++i) size |= static_cast<uint32_t>(static_cast<unsigned char>(header[i])) << (8 * i);
+    uint32_t size = FrameLength(header);
     std::string body(size, '\0');
     if (!ReadAll(from_fd_, body.data(), size)) return -1;
     boost::system::error_code ec;

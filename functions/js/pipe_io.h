@@ -1,0 +1,34 @@
+// File: functions/js/pipe_io.h
+//
+// The byte format of the pipes between the engine and JavaScript (Node workers,
+// runtime/worker.mjs, and the convexlite-test package, functions/js/test_engine.h):
+//
+//   frame = length:u32 little-endian, body:length bytes of UTF-8 JSON (one object)
+//
+// Thread safety: the functions are stateless; callers serialize writes to one fd.
+
+#ifndef CVX_FUNCTIONS_JS_PIPE_IO_H_
+#define CVX_FUNCTIONS_JS_PIPE_IO_H_
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+
+namespace cvx::js {
+
+// `body` with its length prefix.
+std::string EncodeFrame(std::string_view body);
+// The length in a frame's 4-byte header.
+uint32_t FrameLength(const char header[4]);
+
+// Writes all of `bytes` (retrying on EINTR); kUnavailable naming errno when the pipe
+// breaks.
+[[nodiscard]] absl::Status WriteAll(int fd, std::string_view bytes);
+// Reads exactly `size` bytes (retrying on EINTR); false at EOF or on an error.
+bool ReadAll(int fd, char* out, size_t size);
+
+}  // namespace cvx::js
+
+#endif  // CVX_FUNCTIONS_JS_PIPE_IO_H_

@@ -1,0 +1,435 @@
+#include "functions/js/test_engine.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <algorithm>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "boost/json.hpp"
+#include "engine/base/error.h"
+#include "engine/base/status_macros.h"
+#include "engine/database.h"
+#include "engine/value/json.h"
+#include "functions/errors.h"
+#include "functions/js/pipe_io.h"
+#include "functions/js/syscalls.h"
+#include "functions/js/version.h"
+#include "functions/runner.h"
+#include "schema/schema.h"
+
+namespace cvx::js {
+namespace json = boost::json;
+namespace {
+
+// One thread's frames: those of the rids it runs, or (the shared idle box) requests that
+// start work.
+struct Mailbox {
+  std::deque<json::object> inbox;  // guarded by Channel::mu_
+  std::condition_variable cv;
+};
+
+std::string StringOf(const json::object& o, const char* key) {
+  const json::value* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->get_string()) : "";
+}
+
+int64_t IntOf(const json::object& o, const char* key) {
+  const json::value* v = o.if_contains(key);
+  return v != nullptr && v->is_number() ? v->to_number<int64_t>() : 0;
+}
+
+// The two pipes. Whichever waiting thread finds nobody reading reads the next frame and
+// routes it ("leader/follower"), so with one call in flight a round trip wakes only the
+// thread that owns it. std::mutex and std::condition_variable so ThreadSanitizer sees them.
+class Channel {
+ public:
+  // `start_thread` is called (with the channel's lock held) when a request that starts
+  // work arrives and no idle thread waits for it.
+  Channel(int in, int out, std::function<void()> start_thread)
+      : in_(in), out_(out), start_thread_(std::move(start_thread)) {}
+
+  absl::Status Send(const json::object& message) {
+    std::string frame = EncodeFrame(json::serialize(message));
+    std::lock_guard<std::mutex> lock(write_mu_);
+    return WriteAll(out_, frame);
+  }
+
+  void Register(int64_t rid, Mailbox* box) {
+    std::lock_guard<std::mutex> lock(mu_);
+    boxes_[rid] = box;
+  }
+  void Unregister(int64_t rid) {
+    std::lock_guard<std::mutex> lock(mu_);
+    boxes_.erase(rid);
+  }
+
+  // The next frame for `box` (nullptr: the idle box). False once the requests pipe closed
+  // or broke.
+  bool Next(Mailbox* box, json::object* out) {
+    if (box == nullptr) box = &idle_;
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      if (!box->inbox.empty()) {
+        *out = std::move(box->inbox.front());
+        box->inbox.pop_front();
+        return true;
+      }
+      if (closed_) return false;
+      if (reading_) {
+        waiting_.push_back(box);
+        box->cv.wait(lock);
+        waiting_.erase(std::find(waiting_.begin(), waiting_.end(), box));
+        continue;
+      }
+      reading_ = true;
+      lock.unlock();
+      std::optional<json::object> frame = ReadFrame();
+      lock.lock();
+      reading_ = false;
+      if (!frame) {
+        closed_ = true;
+        for (Mailbox* b : waiting_) b->cv.notify_all();
+        idle_.cv.notify_all();
+        return false;
+      }
+      Mailbox* target = &idle_;
+      if (const json::value* rid = frame->if_contains("rid"); rid != nullptr && rid->is_number()) {
+        auto it = boxes_.find(rid->to_number<int64_t>());
+        if (it != boxes_.end()) target = it->second;
+      }
+      target->inbox.push_back(*std::move(frame));
+      if (target == box) {
+        // Someone else must read while this thread works.
+        if (!waiting_.empty()) waiting_.front()->cv.notify_one();
+        continue;
+      }
+      target->cv.notify_one();
+      if (target == &idle_ && idle_waiting() == 0) start_thread_();
+    }
+  }
+
+ private:
+  int idle_waiting() const {
+    int n = 0;
+    for (Mailbox* b : waiting_) n += b == &idle_;
+    return n;
+  }
+
+  std::optional<json::object> ReadFrame() {
+    char header[4];
+    if (!ReadAll(in_, header, 4)) return std::nullopt;
+    std::string body(FrameLength(header), '\0');
+    if (!ReadAll(in_, body.data(), body.size())) return std::nullopt;
+    boost::system::error_code ec;
+    json::value v = json::parse(body, ec);
+    if (ec || !v.is_object()) return json::object{{"t", "malformed"}};
+    return std::move(v.get_object());
+  }
+
+  int in_, out_;
+  std::function<void()> start_thread_;
+  std::mutex write_mu_;
+  std::mutex mu_;
+  bool reading_ = false;  // the four below guarded by mu_
+  bool closed_ = false;
+  std::map<int64_t, Mailbox*> boxes_;
+  std::vector<Mailbox*> waiting_;
+  Mailbox idle_;
+};
+
+json::object ErrorJson(std::string_view message, const std::optional<Value>& data) {
+  json::object err{{"message", std::string(message)}};
+  if (data) {
+    boost::system::error_code ec;
+    err["data"] = json::parse(ToConvexJson(*data), ec);
+  }
+  return err;
+}
+
+// What the thread running a call knows: its mailbox, and the last JS error reported to it
+// (so an error that is that JS error, unchanged, names the rid that threw it).
+struct ThreadState {
+  Mailbox box;
+  int64_t js_error_rid = 0;
+  std::string js_error_message;
+};
+thread_local ThreadState* tls = nullptr;
+
+// "Run the JavaScript" for every function of every test deployment: an `invoke` to the
+// test process, then its syscalls, served here against the call's context, until `done`.
+class RemoteInvoker : public JsInvoker {
+ public:
+  explicit RemoteInvoker(Channel* channel) : channel_(channel) {}
+
+  absl::StatusOr<Value> Query(const CodeVersion&, const AnalyzedFunction& fn, QueryCtx& ctx,
+                              const Object& args) override {
+    UdfSyscalls handler(&ctx, fn.path);
+    return Run("query", fn, args, handler);
+  }
+  absl::StatusOr<Value> Mutation(const CodeVersion&, const AnalyzedFunction& fn, MutationCtx& ctx,
+                                 const Object& args) override {
+    UdfSyscalls handler(&ctx, fn.path);
+    return Run("mutation", fn, args, handler);
+  }
+  absl::StatusOr<Value> Action(const CodeVersion&, const AnalyzedFunction& fn, ActionCtx& ctx,
+                               const Object& args) override {
+    ActionSyscalls handler(&ctx, fn.path);
+    return Run("action", fn, args, handler);
+  }
+  absl::StatusOr<HttpActionResponse> Http(const CodeVersion&, const HttpRoute& route, ActionCtx&,
+                                          const HttpActionRequest&) override {
+    return MakeError(absl::StatusCode::kUnimplemented, "NotSupported",
+                     absl::StrCat("HTTP action ", route.method, " ", route.path,
+                                  ": the test engine does not run HTTP actions yet"));
+  }
+
+ private:
+  absl::StatusOr<Value> Run(const char* udf, const AnalyzedFunction& fn, const Object& args,
+                            SyscallHandler& handler) {
+    ThreadState* state = tls;
+    if (state == nullptr) return absl::InternalError("test engine: a call outside a call thread");
+    int64_t rid = next_rid_.fetch_add(1);
+    channel_->Register(rid, &state->box);
+    struct Guard {
+      Channel* c;
+      int64_t rid;
+      ~Guard() { c->Unregister(rid); }
+    } guard{channel_, rid};
+    CVX_RETURN_IF_ERROR(channel_->Send(json::object{{"t", "invoke"},
+                                                    {"rid", rid},
+                                                    {"udf", udf},
+                                                    {"module", fn.module},
+                                                    {"fn", fn.name},
+                                                    {"args", absl::StrCat("[", ToConvexJson(Value::FromObject(args)), "]")}}));
+    json::object frame;
+    while (channel_->Next(&state->box, &frame)) {
+      std::string t = StringOf(frame, "t");
+      if (t == "sys") {
+        const json::value* sync = frame.if_contains("sync");
+        absl::StatusOr<std::string> result =
+            handler.Syscall(StringOf(frame, "op"), StringOf(frame, "args"), sync != nullptr && sync->is_bool() && sync->get_bool());
+        json::object reply{{"t", "ret"}};
+        if (result.ok()) {
+          reply["ok"] = *result;
+        } else {
+          json::object err = ErrorJson(std::string(result.status().message()), ConvexErrorData(result.status()));
+          if (state->js_error_rid != 0 && state->js_error_message == result.status().message()) {
+            err["rid"] = state->js_error_rid;
+          }
+          reply["err"] = err;
+        }
+        CVX_RETURN_IF_ERROR(channel_->Send(reply));
+      } else if (t == "done") {
+        if (const json::value* err = frame.if_contains("err"); err != nullptr && err->is_object()) {
+          std::string message = StringOf(err->get_object(), "message");
+          std::optional<Value> data;
+          if (const json::value* d = err->get_object().if_contains("data"); d != nullptr) {
+            absl::StatusOr<Value> parsed = ParseConvexJson(json::serialize(*d));
+            if (parsed.ok()) data = *std::move(parsed);
+          }
+          state->js_error_rid = rid;
+          state->js_error_message = message;
+          return UncaughtJsError(message, std::move(data));
+        }
+        absl::StatusOr<Value> value = ParseConvexJson(StringOf(frame, "ok"));
+        if (!value.ok()) {
+          return UncaughtJsError(absl::StrCat(fn.path, " returned a value that is not a Convex value: ",
+                                              value.status().message()),
+                                 std::nullopt);
+        }
+        return value;
+      } else {
+        CVX_RETURN_IF_ERROR(channel_->Send(json::object{
+            {"t", "ret"}, {"err", json::object{{"message", absl::StrCat("test engine: unexpected frame \"", t, "\" in a call")}}}}));
+      }
+    }
+    return absl::UnavailableError("test engine: the test process went away");
+  }
+
+  Channel* channel_;
+  std::atomic<int64_t> next_rid_{1};
+};
+
+// One `open`: an in-memory database and a Runner over the compiled App.
+struct Deployment {
+  std::unique_ptr<Database> db;
+  std::unique_ptr<Runner> runner;
+};
+
+class Engine {
+ public:
+  Engine(int in, int out)
+      : channel_(in, out, [this] { StartThread(); }), invoker_(std::make_shared<RemoteInvoker>(&channel_)) {}
+
+  absl::Status Serve() {
+    StartThread();
+    std::unique_lock<std::mutex> lock(threads_mu_);
+    threads_cv_.wait(lock, [&] { return stopped_; });
+    std::vector<std::thread> threads = std::move(threads_);
+    lock.unlock();
+    for (std::thread& t : threads) t.join();
+    // Threads started while joining (none once the channel closed, but be sure).
+    lock.lock();
+    for (std::thread& t : threads_) t.join();
+    return absl::OkStatus();
+  }
+
+ private:
+  void StartThread() {
+    std::lock_guard<std::mutex> lock(threads_mu_);
+    if (stopped_) return;
+    threads_.emplace_back([this] { ThreadMain(); });
+  }
+
+  void ThreadMain() {
+    ThreadState state;
+    tls = &state;
+    json::object frame;
+    while (channel_.Next(nullptr, &frame)) {
+      absl::Status handled = Handle(frame);
+      if (!handled.ok()) break;
+      state.js_error_rid = 0;
+      state.js_error_message.clear();
+    }
+    tls = nullptr;
+    std::lock_guard<std::mutex> lock(threads_mu_);
+    stopped_ = true;
+    threads_cv_.notify_all();
+  }
+
+  absl::Status Handle(const json::object& frame) {
+    std::string t = StringOf(frame, "t");
+    if (t == "open") return Open(frame);
+    if (t == "close") {
+      std::shared_ptr<Deployment> gone;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        auto it = deployments_.find(IntOf(frame, "db"));
+        if (it != deployments_.end()) {
+          gone = std::move(it->second);
+          deployments_.erase(it);
+        }
+      }
+      return channel_.Send(json::object{{"t", "closed"}});
+    }
+    if (t == "call") return Call(frame);
+    return channel_.Send(json::object{
+        {"t", "result"}, {"err", json::object{{"message", absl::StrCat("test engine: unexpected request \"", t, "\"")}}}});
+  }
+
+  absl::Status Open(const json::object& frame) {
+    auto fail = [&](const absl::Status& s) {
+      return channel_.Send(json::object{{"t", "error"}, {"message", std::string(s.message())}});
+    };
+    const json::value* analysis = frame.if_contains("analysis");
+    std::string analysis_json = analysis != nullptr ? json::serialize(*analysis) : "{}";
+    std::optional<std::string> schema_json;
+    if (const json::value* s = frame.if_contains("schema"); s != nullptr && s->is_string()) {
+      schema_json = std::string(s->get_string());
+    }
+    std::string key = absl::StrCat(analysis_json, "\n", schema_json.value_or("null"));
+    std::shared_ptr<const App> app;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = apps_.find(key);
+      if (it != apps_.end()) app = it->second;
+    }
+    if (app == nullptr) {
+      auto version = std::make_shared<CodeVersion>();
+      version->id = "test";
+      version->analysis_json = analysis_json;
+      version->schema_json = schema_json;
+      if (absl::Status s = Compile(*version); !s.ok()) return fail(s);
+      absl::StatusOr<std::shared_ptr<const App>> merged = MergeApp(empty_app_, version, invoker_);
+      if (!merged.ok()) return fail(merged.status());
+      app = *merged;
+      std::lock_guard<std::mutex> lock(mu_);
+      apps_.emplace(key, app);
+    }
+    auto deployment = std::make_shared<Deployment>();
+    int64_t id;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      id = next_db_++;
+    }
+    DatabaseOptions options;
+    options.path = absl::StrCat("/convexlite-test/", id);
+    options.durability = Durability::kMemory;
+    absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(options);
+    if (!db.ok()) return fail(db.status());
+    deployment->db = *std::move(db);
+    if (absl::Status s = ApplySchema(*deployment->db, app->schema()); !s.ok()) return fail(s);
+    deployment->runner = std::make_unique<Runner>(app, deployment->db.get());
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      deployments_.emplace(id, std::move(deployment));
+    }
+    return channel_.Send(json::object{{"t", "opened"}, {"db", id}});
+  }
+
+  absl::Status Call(const json::object& frame) {
+    auto fail = [&](std::string_view message, const std::optional<Value>& data = std::nullopt) {
+      json::object err = ErrorJson(message, data);
+      if (tls->js_error_rid != 0 && tls->js_error_message == message) err["rid"] = tls->js_error_rid;
+      return channel_.Send(json::object{{"t", "result"}, {"err", err}});
+    };
+    std::shared_ptr<Deployment> deployment;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = deployments_.find(IntOf(frame, "db"));
+      if (it != deployments_.end()) deployment = it->second;
+    }
+    if (deployment == nullptr) return fail("test engine: this convexTest() instance is closed");
+    absl::StatusOr<Value> args = ParseConvexJson(StringOf(frame, "args"));
+    if (!args.ok()) return fail(absl::StrCat("test engine: the arguments are not Convex JSON: ", args.status().message()));
+    CallOptions options;
+    options.allow_internal = true;  // convex-test calls internal functions too
+    if (const json::value* identity = frame.if_contains("identity"); identity != nullptr && identity->is_string()) {
+      absl::StatusOr<Value> parsed = ParseConvexJson(identity->get_string());
+      if (!parsed.ok() || !parsed->is_object()) return fail("test engine: the identity is not a Convex JSON object");
+      options.identity = parsed->object();
+    }
+    std::string udf = StringOf(frame, "udf");
+    if (udf == "query") options.expected_type = FunctionType::kQuery;
+    if (udf == "mutation") options.expected_type = FunctionType::kMutation;
+    if (udf == "action") options.expected_type = FunctionType::kAction;
+    absl::StatusOr<FunctionResult> result = deployment->runner->Run(StringOf(frame, "path"), *args, options);
+    if (!result.ok()) return fail(std::string(result.status().message()), ConvexErrorData(result.status()));
+    if (result->error) return fail(result->error->message, result->error->data);
+    return channel_.Send(json::object{{"t", "result"}, {"ok", ToConvexJson(result->value.value_or(Value::Null()))}});
+  }
+
+  Channel channel_;
+  std::shared_ptr<RemoteInvoker> invoker_;
+  App empty_app_;
+  std::mutex mu_;  // guards the four below
+  std::map<std::string, std::shared_ptr<const App>> apps_;
+  std::map<int64_t, std::shared_ptr<Deployment>> deployments_;
+  int64_t next_db_ = 1;
+  std::mutex threads_mu_;  // guards the three below
+  std::condition_variable threads_cv_;
+  std::vector<std::thread> threads_;
+  bool stopped_ = false;
+};
+
+}  // namespace
+
+absl::Status ServeTestEngine(int requests_fd, int replies_fd) {
+  Engine engine(requests_fd, replies_fd);
+  return engine.Serve();
+}
+
+}  // namespace cvx::js

@@ -1,0 +1,56 @@
+// File: functions/js/test_engine.h
+//
+// The engine behind the convexlite-test package (docs/design/convexlite-test.md): the
+// functions run in the test process, and every syscall they make comes here, to a real
+// Database, Runner and schema. The test process starts the calls; the engine runs each
+// one through the Runner exactly as it runs a pushed function (validation, limits, OCC
+// retries, triggers, scheduler writes), except that "run the JavaScript" is a request
+// back to the test process instead of a frame to a Node worker.
+//
+// Wire format: each frame is a 4-byte little-endian length and that many bytes of UTF-8
+// JSON (as runtime/frames.mjs). Every request gets exactly one reply, and the test process
+// waits for it before it sends another (its reads are blocking), so there is always at
+// most one request outstanding:
+//
+//   request                                          reply
+//   {t:"open", analysis, schema}                     {t:"opened", db} | {t:"error", message}
+//   {t:"close", db}                                  {t:"closed"}
+//   {t:"call", db, path, args, identity, udf?}       invoke | result
+//   {t:"sys", rid, op, args, sync}                   {t:"ret", ok} | {t:"ret", err} | invoke
+//   {t:"done", rid, ok} | {t:"done", rid, err}       invoke | ret | result
+//
+//   invoke = {t:"invoke", rid, udf, module, fn, args}   run this JS, then send `done`
+//   result = {t:"result", ok} | {t:"result", err: {message, data?, rid?}}
+//
+// `analysis` is the analyze worker's "modules" object (runtime/analyze.mjs); `schema` is
+// schema.js's export() text or null; `args` and `ok` are Convex JSON as text; `identity`
+// is Convex JSON text of ctx.auth.getUserIdentity()'s object, or null; `udf` (optional)
+// is the function type the caller expects. An `err` whose `rid` is set is the JS error
+// that invocation reported in its `done`, unchanged, so the test process can rethrow the
+// original object.
+//
+// A call's JS may need more JS: an OCC retry re-runs it (a second `invoke` as the reply
+// to `done`), ctx.runQuery/runMutation in a mutation and an action's runQuery & co are
+// nested invokes (the reply to that `sys`); their `done` is answered with the syscall's
+// `ret`. Calls interleave: each runs on its own engine thread, with its own transaction.
+//
+// Each `open` is a fresh deployment in an in-memory Database; nothing touches the disk.
+// Scheduled functions are written but never run by the engine (the test drives them).
+//
+// Thread safety: Serve is called once; it starts the threads it needs.
+
+#ifndef CVX_FUNCTIONS_JS_TEST_ENGINE_H_
+#define CVX_FUNCTIONS_JS_TEST_ENGINE_H_
+
+#include "absl/status/status.h"
+
+namespace cvx::js {
+
+// Serves requests read from `requests_fd` with replies written to `replies_fd` until the
+// requests pipe closes (the test process exited). OK on a clean close; an error when a
+// frame cannot be read or written.
+[[nodiscard]] absl::Status ServeTestEngine(int requests_fd, int replies_fd);
+
+}  // namespace cvx::js
+
+#endif  // CVX_FUNCTIONS_JS_TEST_ENGINE_H_

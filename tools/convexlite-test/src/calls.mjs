@@ -1,0 +1,120 @@
+// Running the app's JavaScript for the engine. A call is a `call` request whose reply is
+// either its result or an `invoke`: run this function, then report `done`. The reply to
+// `done` may be another invoke (an OCC retry runs the JS again), and so may the reply to
+// a syscall (ctx.runQuery/runMutation, an action's runQuery & co: the nested function
+// runs here, in the same engine transaction or its own). `drive` follows invokes until
+// the answer it waits for arrives.
+//
+// globalThis.Convex routes the library's syscalls to the engine for the invocation that
+// is running (an AsyncLocalStorage store), so calls may interleave at their awaits, as
+// concurrent calls do on Convex.
+
+import { AsyncLocalStorage } from "node:async_hooks";
+
+const store = new AsyncLocalStorage();
+
+/**
+ * @typedef {{rid: number, session: Session}} Running
+ * @typedef {{exchange: (request: object) => any, lookup: (module: string, fn: string) => any,
+ *            thrown: Map<number, unknown>, values: any}} Session
+ *   `lookup` returns the registered function for an invoke; `thrown` keeps the errors JS
+ *   threw, by rid, so the original object reaches the test; `values` is convex/values.
+ */
+
+/** Follows invokes until a reply that is not one. */
+export async function drive(session, reply) {
+  while (reply.t === "invoke") reply = session.exchange(await run(session, reply));
+  return reply;
+}
+
+/** Runs one invoke; its `done` frame. */
+async function run(session, invoke) {
+  const fn = session.lookup(invoke.module, invoke.fn);
+  try {
+    const ok = await store.run({ rid: invoke.rid, session }, () => {
+      if (invoke.udf === "query") return fn.invokeQuery(invoke.args);
+      if (invoke.udf === "mutation") return fn.invokeMutation(invoke.args);
+      return fn.invokeAction(String(invoke.rid), invoke.args);
+    });
+    return { t: "done", rid: invoke.rid, ok };
+  } catch (error) {
+    session.thrown.set(invoke.rid, error);
+    const err = { message: error instanceof Error ? `${error.name === "Error" ? "" : error.name + ": "}${error.message}` : String(error) };
+    if (error !== null && typeof error === "object" && Symbol.for("ConvexError") in error) {
+      // The library turned the data into Convex JSON text (serializeConvexErrorData):
+      // the engine gets that, and the test gets its error back as it was thrown.
+      const json = typeof error.data === "string" ? JSON.parse(error.data) : session.values.convexToJson(error.data ?? null);
+      err.data = json;
+      error.data = session.values.jsonToConvex(json);
+    }
+    return { t: "done", rid: invoke.rid, err };
+  }
+}
+
+/** An Error for an engine `err` (a ConvexError's data becomes Convex JSON for the library). */
+export function engineError(err) {
+  const error = new Error(err.message);
+  if (err.data !== undefined) error.data = err.data;
+  return error;
+}
+
+/** Streams by rid and query id: queryStreamNext served from batches, as the worker does. */
+const streams = new Map();
+
+async function asyncSyscall(running, op, args) {
+  const { session, rid } = running;
+  if (op === "1.0/queryStreamNext") {
+    const { queryId } = JSON.parse(args);
+    const key = `${rid}:${queryId}`;
+    let stream = streams.get(key);
+    if (!stream) streams.set(key, (stream = { buffer: [], done: false, batch: 16 }));
+    if (stream.buffer.length === 0 && !stream.done) {
+      const reply = session.exchange({ t: "sys", rid, op, args: JSON.stringify({ queryId, batch: stream.batch }), sync: false });
+      if (reply.err) throw engineError(reply.err);
+      const batch = JSON.parse(reply.ok);
+      stream.batch = Math.min(stream.batch * 2, 1024);
+      stream.buffer = batch.values;
+      stream.done = batch.done;
+    }
+    if (stream.buffer.length === 0) {
+      streams.delete(key);
+      return JSON.stringify({ value: null, done: true });
+    }
+    return JSON.stringify({ value: stream.buffer.shift(), done: false });
+  }
+  const reply = await drive(session, session.exchange({ t: "sys", rid, op, args, sync: false }));
+  if (reply.err) throw engineError(reply.err);
+  return reply.ok;
+}
+
+let fallback = null;  // the Convex global that was there before (convex-test's, say)
+
+const convexGlobal = {
+  syscall(op, args) {
+    const running = store.getStore();
+    if (!running) return fallback.syscall(op, args);
+    if (op === "1.0/queryCleanup") streams.delete(`${running.rid}:${JSON.parse(args).queryId}`);
+    const reply = running.session.exchange({ t: "sys", rid: running.rid, op, args, sync: true });
+    if (reply.err) throw engineError(reply.err);
+    return reply.ok;
+  },
+  asyncSyscall(op, args) {
+    const running = store.getStore();
+    if (!running) return fallback.asyncSyscall(op, args);
+    return asyncSyscall(running, op, args);
+  },
+  jsSyscall(op, args) {
+    if (!store.getStore() && fallback?.jsSyscall) return fallback.jsSyscall(op, args);
+    throw new Error(`${op} is not supported by convexlite yet`);
+  },
+};
+
+/** Makes globalThis.Convex this package's (again, if another library replaced it). */
+export function installConvexGlobal() {
+  if (globalThis.Convex === convexGlobal) return;
+  fallback = globalThis.Convex ?? {
+    syscall: (op) => { throw new Error(`${op}: not inside a convexlite-test call`); },
+    asyncSyscall: async (op) => { throw new Error(`${op}: not inside a convexlite-test call`); },
+  };
+  globalThis.Convex = convexGlobal;
+}

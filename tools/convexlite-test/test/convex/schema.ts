@@ -1,0 +1,7 @@
+import { defineSchema, defineTable } from "convex/server";
+import { v } from "convex/values";
+
+export default defineSchema({
+  messages: defineTable({ author: v.string(), body: v.string() }).index("by_author", ["author"]),
+  accounts: defineTable({ owner: v.string(), balance: v.number() }).index("by_owner", ["owner"]),
+});
