@@ -108,6 +108,17 @@ absl::StatusOr<bool> JobExecutor::Transition(const std::string& id,
   return Aborted("OccConflict", "could not update a scheduled job: too much contention");
 }
 
+absl::StatusOr<bool> JobExecutor::RunJob(std::string_view id) {
+  absl::StatusOr<DocumentId> doc_id = DocumentId::Decode(id);
+  if (!doc_id.ok()) return false;
+  auto txn = runner_->db().Begin();
+  absl::StatusOr<std::optional<Document>> job = txn->Get(*doc_id);
+  if (!job.ok()) return false;  // an id of another table
+  if (!*job || KindOf(**job) != "pending") return false;
+  CVX_RETURN_IF_ERROR(Execute((*job)->ToValue()));
+  return true;
+}
+
 absl::Status JobExecutor::Execute(const Value& job) {
   const std::string id = job.Find("_id")->string();
   const Value* name = job.Find("name");

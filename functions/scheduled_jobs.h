@@ -45,6 +45,10 @@ class JobExecutor {
   // for now). Returns how many jobs ran.
   [[nodiscard]] absl::StatusOr<int> RunDue();
 
+  // Runs job `id` now, whatever its scheduledTime, if it is still pending (a test driving
+  // the scheduler with its own timers: tools/convexlite-test). True when it ran; false when
+  // it does not exist (its mutation rolled back), was canceled or already ran.
+  [[nodiscard]] absl::StatusOr<bool> RunJob(std::string_view id);
   // The scheduledTime (ms) of the earliest pending job, or nullopt.
   [[nodiscard]] absl::StatusOr<std::optional<double>> NextDue();
 

@@ -18,6 +18,43 @@
 namespace cvx::js {
 namespace json = boost::json;
 
+// status, headers and setCookies of a response as the worker sends them (worker.mjs).
+void ReadHttpResponseHead(const json::object& o, HttpActionResponse* response) {
+  if (const json::value* status = o.if_contains("status"); status != nullptr && status->is_number()) {
+    response->status = status->to_number<int>();
+  }
+  if (const json::value* hs = o.if_contains("headers"); hs != nullptr && hs->is_array()) {
+    for (const json::value& h : hs->get_array()) {
+      if (!h.is_array() || h.get_array().size() != 2 || !h.get_array()[0].is_string() ||
+          !h.get_array()[1].is_string()) {
+        continue;
+      }
+      std::string name(h.get_array()[0].get_string()), value(h.get_array()[1].get_string());
+      auto [it, inserted] = response->headers.emplace(name, value);
+      if (!inserted) it->second += ", " + value;
+    }
+  }
+  if (const json::value* cookies = o.if_contains("setCookies"); cookies != nullptr && cookies->is_array()) {
+    for (const json::value& c : cookies->get_array()) {
+      if (c.is_string()) response->set_cookies.push_back(std::string(c.get_string()));
+    }
+  }
+}
+
+absl::Status ReadHttpResponse(std::string_view text, HttpActionResponse* response) {
+  boost::system::error_code ec;
+  json::value parsed = json::parse(text, ec);
+  if (ec || !parsed.is_object()) return UncaughtJsError("the HTTP action's response could not be read", std::nullopt);
+  const json::object& o = parsed.get_object();
+  ReadHttpResponseHead(o, response);
+  if (const json::value* body = o.if_contains("body"); body != nullptr && body->is_string()) {
+    if (!Base64Decode(std::string_view(body->get_string().data(), body->get_string().size()), &response->body)) {
+      return UncaughtJsError("the HTTP action's response body could not be read", std::nullopt);
+    }
+  }
+  return absl::OkStatus();
+}
+
 JsRuntime::JsRuntime(JsRuntimeOptions options) : options_(std::move(options)) {}
 
 void JsRuntime::EnvironmentChanged() {
@@ -103,32 +140,6 @@ absl::StatusOr<Value> JsRuntime::Action(const CodeVersion& version, const Analyz
   return Run(version, fn, ctx, args, "action", handler);
 }
 
-namespace {
-
-// status, headers and setCookies of a response as the worker sends them (worker.mjs).
-void ReadResponseHead(const json::object& o, HttpActionResponse* response) {
-  if (const json::value* status = o.if_contains("status"); status != nullptr && status->is_number()) {
-    response->status = status->to_number<int>();
-  }
-  if (const json::value* hs = o.if_contains("headers"); hs != nullptr && hs->is_array()) {
-    for (const json::value& h : hs->get_array()) {
-      if (!h.is_array() || h.get_array().size() != 2 || !h.get_array()[0].is_string() ||
-          !h.get_array()[1].is_string()) {
-        continue;
-      }
-      std::string name(h.get_array()[0].get_string()), value(h.get_array()[1].get_string());
-      auto [it, inserted] = response->headers.emplace(name, value);
-      if (!inserted) it->second += ", " + value;
-    }
-  }
-  if (const json::value* cookies = o.if_contains("setCookies"); cookies != nullptr && cookies->is_array()) {
-    for (const json::value& c : cookies->get_array()) {
-      if (c.is_string()) response->set_cookies.push_back(std::string(c.get_string()));
-    }
-  }
-}
-
-}  // namespace
 
 absl::StatusOr<HttpActionResponse> JsRuntime::Http(const CodeVersion& version, const HttpRoute& route,
                                                    ActionCtx& ctx, const HttpActionRequest& request) {
@@ -157,7 +168,7 @@ absl::StatusOr<HttpActionResponse> JsRuntime::Http(const CodeVersion& version, c
       if (type == "head") {
         if (stream->begun()) return;
         HttpActionResponse head;
-        ReadResponseHead(frame, &head);
+        ReadHttpResponseHead(frame, &head);
         stream->Begin(head.status, head.headers, head.set_cookies);
       } else if (const json::value* data = frame.if_contains("data"); data != nullptr && data->is_string()) {
         std::string bytes;
@@ -180,12 +191,7 @@ absl::StatusOr<HttpActionResponse> JsRuntime::Http(const CodeVersion& version, c
     response.streamed = streamed->get_bool() && request.stream != nullptr && request.stream->begun();
     if (response.streamed) return response;
   }
-  ReadResponseHead(o, &response);
-  if (const json::value* body = o.if_contains("body"); body != nullptr && body->is_string()) {
-    if (!Base64Decode(std::string_view(body->get_string().data(), body->get_string().size()), &response.body)) {
-      return UncaughtJsError("the HTTP action's response body could not be read", std::nullopt);
-    }
-  }
+  CVX_RETURN_IF_ERROR(ReadHttpResponse(outcome.value_json, &response));
   return response;
 }
 

@@ -30,6 +30,12 @@
 
 namespace cvx::js {
 
+// A response as JavaScript reports it ({status, headers: [[name, value]...], setCookies,
+// body: base64}; runtime/worker.mjs): its head, or all of it. A body that is not base64 is
+// an UncaughtJsError.
+void ReadHttpResponseHead(const boost::json::object& o, HttpActionResponse* response);
+[[nodiscard]] absl::Status ReadHttpResponse(std::string_view text, HttpActionResponse* response);
+
 struct JsRuntimeOptions {
   std::optional<NodeRuntime> node;  // nullopt: calls fail with `node_error`
   absl::Status node_error = absl::OkStatus();

@@ -24,10 +24,13 @@
 #include "engine/database.h"
 #include "engine/value/json.h"
 #include "functions/errors.h"
+#include "functions/js/js_runtime.h"
 #include "functions/js/pipe_io.h"
 #include "functions/js/syscalls.h"
 #include "functions/js/version.h"
+#include "functions/auth/crypto.h"
 #include "functions/runner.h"
+#include "functions/scheduled_jobs.h"
 #include "schema/schema.h"
 
 namespace cvx::js {
@@ -177,28 +180,52 @@ class RemoteInvoker : public JsInvoker {
   absl::StatusOr<Value> Query(const CodeVersion&, const AnalyzedFunction& fn, QueryCtx& ctx,
                               const Object& args) override {
     UdfSyscalls handler(&ctx, fn.path);
-    return Run("query", fn, args, handler);
+    return Parsed(fn.path, Run("query", fn.module, fn.name, ArgsJson(args), handler));
   }
   absl::StatusOr<Value> Mutation(const CodeVersion&, const AnalyzedFunction& fn, MutationCtx& ctx,
                                  const Object& args) override {
     UdfSyscalls handler(&ctx, fn.path);
-    return Run("mutation", fn, args, handler);
+    return Parsed(fn.path, Run("mutation", fn.module, fn.name, ArgsJson(args), handler));
   }
   absl::StatusOr<Value> Action(const CodeVersion&, const AnalyzedFunction& fn, ActionCtx& ctx,
                                const Object& args) override {
     ActionSyscalls handler(&ctx, fn.path);
-    return Run("action", fn, args, handler);
+    return Parsed(fn.path, Run("action", fn.module, fn.name, ArgsJson(args), handler));
   }
-  absl::StatusOr<HttpActionResponse> Http(const CodeVersion&, const HttpRoute& route, ActionCtx&,
-                                          const HttpActionRequest&) override {
-    return MakeError(absl::StatusCode::kUnimplemented, "NotSupported",
-                     absl::StrCat("HTTP action ", route.method, " ", route.path,
-                                  ": the test engine does not run HTTP actions yet"));
+  // The test process keeps the Request (its body included) and runs http.js's router;
+  // the engine routed it and serves its syscalls.
+  absl::StatusOr<HttpActionResponse> Http(const CodeVersion&, const HttpRoute&, ActionCtx& ctx,
+                                          const HttpActionRequest& request) override {
+    ActionSyscalls handler(&ctx, "http:default");
+    json::object req{{"method", request.method}, {"url", request.url}, {"path", request.path}};
+    CVX_ASSIGN_OR_RETURN(std::string text, Run("http", "http.js", "default", json::serialize(req), handler));
+    HttpActionResponse response;
+    CVX_RETURN_IF_ERROR(ReadHttpResponse(text, &response));
+    return response;
+  }
+  // t.run(handler): the handler the test process registered as `id`, as a mutation.
+  absl::StatusOr<Value> Inline(MutationCtx& ctx, const std::string& id) {
+    UdfSyscalls handler(&ctx, "custom");
+    return Parsed("custom", Run("mutation", "", id, "[{}]", handler));
   }
 
  private:
-  absl::StatusOr<Value> Run(const char* udf, const AnalyzedFunction& fn, const Object& args,
-                            SyscallHandler& handler) {
+  static std::string ArgsJson(const Object& args) {
+    return absl::StrCat("[", ToConvexJson(Value::FromObject(args)), "]");
+  }
+  static absl::StatusOr<Value> Parsed(std::string_view path, absl::StatusOr<std::string> text) {
+    if (!text.ok()) return text.status();
+    absl::StatusOr<Value> value = ParseConvexJson(*text);
+    if (!value.ok()) {
+      return UncaughtJsError(absl::StrCat(AV(path), " returned a value that is not a Convex value: ", value.status().message()),
+                             std::nullopt);
+    }
+    return value;
+  }
+
+  // The ok JSON text of `done`, or the JS error it reported.
+  absl::StatusOr<std::string> Run(const char* udf, const std::string& module, const std::string& name,
+                                  std::string args_json, SyscallHandler& handler) {
     ThreadState* state = tls;
     if (state == nullptr) return absl::InternalError("test engine: a call outside a call thread");
     int64_t rid = next_rid_.fetch_add(1);
@@ -211,9 +238,9 @@ class RemoteInvoker : public JsInvoker {
     CVX_RETURN_IF_ERROR(channel_->Send(json::object{{"t", "invoke"},
                                                     {"rid", rid},
                                                     {"udf", udf},
-                                                    {"module", fn.module},
-                                                    {"fn", fn.name},
-                                                    {"args", absl::StrCat("[", ToConvexJson(Value::FromObject(args)), "]")}}));
+                                                    {"module", module},
+                                                    {"fn", name},
+                                                    {"args", std::move(args_json)}}));
     json::object frame;
     while (channel_->Next(&state->box, &frame)) {
       std::string t = StringOf(frame, "t");
@@ -244,13 +271,7 @@ class RemoteInvoker : public JsInvoker {
           state->js_error_message = message;
           return UncaughtJsError(message, std::move(data));
         }
-        absl::StatusOr<Value> value = ParseConvexJson(StringOf(frame, "ok"));
-        if (!value.ok()) {
-          return UncaughtJsError(absl::StrCat(fn.path, " returned a value that is not a Convex value: ",
-                                              value.status().message()),
-                                 std::nullopt);
-        }
-        return value;
+        return StringOf(frame, "ok");
       } else {
         CVX_RETURN_IF_ERROR(channel_->Send(json::object{
             {"t", "ret"}, {"err", json::object{{"message", absl::StrCat("test engine: unexpected frame \"", t, "\" in a call")}}}}));
@@ -267,7 +288,33 @@ class RemoteInvoker : public JsInvoker {
 struct Deployment {
   std::unique_ptr<Database> db;
   std::unique_ptr<Runner> runner;
+  std::unique_ptr<JobExecutor> jobs;
 };
+
+// convex-test's transactionLimits names -> the Runner's limits. Absent: Convex's own.
+absl::Status ReadLimits(const json::value* given, Limits* limits) {
+  if (given == nullptr || !given->is_object()) return absl::OkStatus();
+  const std::pair<const char*, size_t Limits::*> names[] = {
+      {"bytesRead", &Limits::max_bytes_read},
+      {"bytesWritten", &Limits::max_bytes_written},
+      {"documentsRead", &Limits::max_documents_read},
+      {"documentsWritten", &Limits::max_documents_written},
+      {"databaseQueries", &Limits::max_read_intervals},
+      {"functionsScheduled", &Limits::max_scheduled},
+      {"scheduledFunctionArgsBytes", &Limits::max_scheduled_args_bytes},
+  };
+  for (const auto& [key, value] : given->get_object()) {
+    auto it = std::find_if(std::begin(names), std::end(names), [&](const auto& n) { return key == n.first; });
+    if (it == std::end(names)) {
+      return absl::InvalidArgumentError(absl::StrCat("transactionLimits: unknown limit \"", AV(std::string_view(key)), "\""));
+    }
+    if (!value.is_number() || value.to_number<double>() < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("transactionLimits.", AV(std::string_view(key)), " must be a number >= 0"));
+    }
+    limits->*(it->second) = static_cast<size_t>(value.to_number<double>());
+  }
+  return absl::OkStatus();
+}
 
 class Engine {
  public:
@@ -325,7 +372,7 @@ class Engine {
       }
       return channel_.Send(json::object{{"t", "closed"}});
     }
-    if (t == "call") return Call(frame);
+    if (t == "call" || t == "run" || t == "job" || t == "fetch") return Call(t, frame);
     return channel_.Send(json::object{
         {"t", "result"}, {"err", json::object{{"message", absl::StrCat("test engine: unexpected request \"", t, "\"")}}}});
   }
@@ -372,7 +419,13 @@ class Engine {
     if (!db.ok()) return fail(db.status());
     deployment->db = *std::move(db);
     if (absl::Status s = ApplySchema(*deployment->db, app->schema()); !s.ok()) return fail(s);
-    deployment->runner = std::make_unique<Runner>(app, deployment->db.get());
+    RunnerOptions runner_options;
+    runner_options.occ_initial_backoff = absl::ZeroDuration();
+    runner_options.occ_max_backoff = absl::ZeroDuration();
+    if (absl::Status s = ReadLimits(frame.if_contains("limits"), &runner_options.limits); !s.ok()) return fail(s);
+    deployment->runner = std::make_unique<Runner>(app, deployment->db.get(), std::move(runner_options));
+    deployment->jobs = std::make_unique<JobExecutor>(deployment->runner.get());
+    if (absl::Status s = deployment->jobs->Init(); !s.ok()) return fail(s);
     {
       std::lock_guard<std::mutex> lock(mu_);
       deployments_.emplace(id, std::move(deployment));
@@ -380,7 +433,9 @@ class Engine {
     return channel_.Send(json::object{{"t", "opened"}, {"db", id}});
   }
 
-  absl::Status Call(const json::object& frame) {
+  // call: a function by path; run: t.run's handler (`id`) as a mutation; job: a scheduled
+  // job (`id`) if still pending; fetch: an HTTP action request {method, url, path, headers}.
+  absl::Status Call(const std::string& kind, const json::object& frame) {
     auto fail = [&](std::string_view message, const std::optional<Value>& data = std::nullopt) {
       json::object err = ErrorJson(message, data);
       if (tls->js_error_rid != 0 && tls->js_error_message == message) err["rid"] = tls->js_error_rid;
@@ -393,8 +448,11 @@ class Engine {
       if (it != deployments_.end()) deployment = it->second;
     }
     if (deployment == nullptr) return fail("test engine: this convexTest() instance is closed");
-    absl::StatusOr<Value> args = ParseConvexJson(StringOf(frame, "args"));
-    if (!args.ok()) return fail(absl::StrCat("test engine: the arguments are not Convex JSON: ", args.status().message()));
+    if (kind == "job") {
+      absl::StatusOr<bool> ran = deployment->jobs->RunJob(StringOf(frame, "id"));
+      if (!ran.ok()) return fail(std::string(ran.status().message()));
+      return channel_.Send(json::object{{"t", "result"}, {"ok", *ran ? "true" : "false"}});
+    }
     CallOptions options;
     options.allow_internal = true;  // convex-test calls internal functions too
     if (const json::value* identity = frame.if_contains("identity"); identity != nullptr && identity->is_string()) {
@@ -402,14 +460,49 @@ class Engine {
       if (!parsed.ok() || !parsed->is_object()) return fail("test engine: the identity is not a Convex JSON object");
       options.identity = parsed->object();
     }
+    if (kind == "fetch") {
+      HttpActionRequest request;
+      request.method = StringOf(frame, "method");
+      request.url = StringOf(frame, "url");
+      request.path = StringOf(frame, "path");
+      if (const json::value* hs = frame.if_contains("headers"); hs != nullptr && hs->is_object()) {
+        for (const auto& [name, value] : hs->get_object()) {
+          if (value.is_string()) request.headers[std::string(name)] = std::string(value.get_string());
+        }
+      }
+      HttpActionResponse response = deployment->runner->RunHttpAction(request, options.identity);
+      json::array headers;
+      for (const auto& [name, value] : response.headers) headers.push_back(json::array{json::value(name), json::value(value)});
+      json::array cookies;
+      for (const std::string& c : response.set_cookies) cookies.push_back(json::value(c));
+      return channel_.Send(json::object{{"t", "result"},
+                                        {"ok", json::serialize(json::object{{"status", response.status},
+                                                                            {"headers", headers},
+                                                                            {"setCookies", cookies},
+                                                                            {"body", Base64Encode(response.body)}})}});
+    }
+    absl::StatusOr<FunctionResult> result;
+    if (kind == "run") {
+      std::string id = StringOf(frame, "id");
+      result = deployment->runner->RunMutationHandler(
+          "custom", [this, id](MutationCtx& ctx, const Object&) { return invoker_->Inline(ctx, id); }, options);
+    } else {
+      absl::StatusOr<Value> args = ParseConvexJson(StringOf(frame, "args"));
+      if (!args.ok()) return fail(absl::StrCat("test engine: the arguments are not Convex JSON: ", args.status().message()));
+      result = CallFunction(*deployment, frame, *args, options);
+    }
+    if (!result.ok()) return fail(std::string(result.status().message()), ConvexErrorData(result.status()));
+    if (result->error) return fail(result->error->message, result->error->data);
+    return channel_.Send(json::object{{"t", "result"}, {"ok", ToConvexJson(result->value.value_or(Value::Null()))}});
+  }
+
+  absl::StatusOr<FunctionResult> CallFunction(Deployment& deployment, const json::object& frame, const Value& args,
+                                              CallOptions& options) {
     std::string udf = StringOf(frame, "udf");
     if (udf == "query") options.expected_type = FunctionType::kQuery;
     if (udf == "mutation") options.expected_type = FunctionType::kMutation;
     if (udf == "action") options.expected_type = FunctionType::kAction;
-    absl::StatusOr<FunctionResult> result = deployment->runner->Run(StringOf(frame, "path"), *args, options);
-    if (!result.ok()) return fail(std::string(result.status().message()), ConvexErrorData(result.status()));
-    if (result->error) return fail(result->error->message, result->error->data);
-    return channel_.Send(json::object{{"t", "result"}, {"ok", ToConvexJson(result->value.value_or(Value::Null()))}});
+    return deployment.runner->Run(StringOf(frame, "path"), args, options);
   }
 
   Channel channel_;

@@ -13,9 +13,12 @@
 // most one request outstanding:
 //
 //   request                                          reply
-//   {t:"open", analysis, schema}                     {t:"opened", db} | {t:"error", message}
+//   {t:"open", analysis, schema, limits?}            {t:"opened", db} | {t:"error", message}
 //   {t:"close", db}                                  {t:"closed"}
 //   {t:"call", db, path, args, identity, udf?}       invoke | result
+//   {t:"run", db, id, identity}                      invoke | result   (t.run: JS `id` as a mutation)
+//   {t:"job", db, id}                                invoke | result   (ok "true": the job ran)
+//   {t:"fetch", db, method, url, path, headers, identity}   invoke | result (ok: the response)
 //   {t:"sys", rid, op, args, sync}                   {t:"ret", ok} | {t:"ret", err} | invoke
 //   {t:"done", rid, ok} | {t:"done", rid, err}       invoke | ret | result
 //
@@ -35,7 +38,14 @@
 // `ret`. Calls interleave: each runs on its own engine thread, with its own transaction.
 //
 // Each `open` is a fresh deployment in an in-memory Database; nothing touches the disk.
-// Scheduled functions are written but never run by the engine (the test drives them).
+// `limits` overrides Convex's transaction limits (convex-test's transactionLimits names).
+// Scheduled functions are written but never run by the engine on its own: the test runs
+// each with `job` when its timer fires (JobExecutor::RunJob, Convex's exactly-once and
+// at-most-once state changes). `fetch` routes with http.js's routes; the test process
+// keeps the Request and answers the `invoke` ({method, url, path}) with the response
+// ({status, headers, setCookies, body: base64}), which the result carries back.
+// OCC retries do not back off: while the engine waits, so does the test process, so no
+// other transaction could make progress meanwhile.
 //
 // Thread safety: Serve is called once; it starts the threads it needs.
 

@@ -16,9 +16,10 @@ const store = new AsyncLocalStorage();
 /**
  * @typedef {{rid: number, session: Session}} Running
  * @typedef {{exchange: (request: object) => any, lookup: (module: string, fn: string) => any,
- *            thrown: Map<number, unknown>, values: any}} Session
- *   `lookup` returns the registered function for an invoke; `thrown` keeps the errors JS
- *   threw, by rid, so the original object reaches the test; `values` is convex/values.
+ *            thrown: Map<number, unknown>, values: any, scheduled: (id: string, ts: number) => void}} Session
+ *   `lookup` returns the registered function for an invoke (http.js's router for "http");
+ *   `thrown` keeps the errors JS threw, by rid, so the original object reaches the test;
+ *   `values` is convex/values; `scheduled` hears of each job a call scheduled.
  */
 
 /** Follows invokes until a reply that is not one. */
@@ -34,6 +35,7 @@ async function run(session, invoke) {
     const ok = await store.run({ rid: invoke.rid, session }, () => {
       if (invoke.udf === "query") return fn.invokeQuery(invoke.args);
       if (invoke.udf === "mutation") return fn.invokeMutation(invoke.args);
+      if (invoke.udf === "http") return runHttpAction(fn, invoke);
       return fn.invokeAction(String(invoke.rid), invoke.args);
     });
     return { t: "done", rid: invoke.rid, ok };
@@ -49,6 +51,21 @@ async function run(session, invoke) {
     }
     return { t: "done", rid: invoke.rid, err };
   }
+}
+
+/**
+ * An HTTP action the engine routed: http.js's router finds the handler again (exact paths,
+ * then the longest prefix) and runs it on the Request the test made; the response goes
+ * back whole ({status, headers, setCookies, body: base64}).
+ */
+async function runHttpAction(router, invoke) {
+  const req = JSON.parse(invoke.args);
+  const [handler] = router.lookup(req.path, req.method);
+  const response = await handler.invokeHttpAction(invoke.request);
+  const headers = [];
+  for (const [name, value] of response.headers) if (name !== "set-cookie") headers.push([name, value]);
+  const body = Buffer.from(await response.arrayBuffer()).toString("base64");
+  return JSON.stringify({ status: response.status, headers, setCookies: response.headers.getSetCookie(), body });
 }
 
 /** An Error for an engine `err` (a ConvexError's data becomes Convex JSON for the library). */
@@ -84,6 +101,7 @@ async function asyncSyscall(running, op, args) {
   }
   const reply = await drive(session, session.exchange({ t: "sys", rid, op, args, sync: false }));
   if (reply.err) throw engineError(reply.err);
+  if (op === "1.0/schedule" || op === "1.0/actions/schedule") session.scheduled(JSON.parse(reply.ok), JSON.parse(args).ts);
   return reply.ok;
 }
 

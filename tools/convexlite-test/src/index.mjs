@@ -42,15 +42,23 @@ function functionPath(server, ref) {
   return server.getFunctionName(ref);
 }
 
+// Captured before a test can fake it: finishAllScheduledFunctions waits on real turns.
+const realSetImmediate = globalThis.setImmediate;
+const realTurn = () => new Promise((resolve) => realSetImmediate(resolve));
+
 class Deployment {
-  constructor(schema, modules) {
+  constructor(schema, modules, options) {
     this.thrown = new Map();
-    this.ready = this.#open(schema, modules);
+    this.inline = new Map();
+    this.nextInline = 1;
+    this.timers = new Set();  // jobs whose timer has not fired
+    this.inFlight = new Set();  // jobs running
+    this.ready = this.#open(schema, modules, options);
     // An unawaited failure is reported by the first call that needs the deployment.
     this.ready.catch(() => {});
   }
 
-  async #open(schema, modules) {
+  async #open(schema, modules, options) {
     if (modules === undefined) {
       throw new Error(
         "convexlite-test: pass your modules, as convex-test's README shows: " +
@@ -67,7 +75,8 @@ class Deployment {
     this.channel = channel;
     this.library = library;
     this.namespaces = namespaces;
-    const reply = channel.exchange({ t: "open", analysis, schema: schema ? schema.export() : null });
+    const limits = typeof options.transactionLimits === "object" ? options.transactionLimits : undefined;
+    const reply = channel.exchange({ t: "open", analysis, schema: schema ? schema.export() : null, limits });
     if (reply.t !== "opened") throw new Error(reply.message);
     this.db = reply.db;
     closer.register(this, { channel, db: reply.db });
@@ -82,37 +91,98 @@ class Deployment {
   }
 
   lookup(module, fn) {
+    if (module === "") return this.inline.get(fn);
     const namespace = this.namespaces.get(module);
     const value = namespace?.[fn];
     if (!value) throw new Error(`convexlite-test: ${module} does not export ${fn}`);
     return value;
   }
 
-  async call(udf, ref, args, identity) {
+  /** A request to the engine, followed through every invoke it leads to; its value. */
+  async #request(request, identity, onInvoke) {
     await this.ready;
     installConvexGlobal();
-    const { values, server } = this.library;
-    const request = {
-      t: "call",
-      db: this.db,
-      udf,
-      path: functionPath(server, ref),
-      args: JSON.stringify(values.convexToJson(args ?? {})),
-      identity: identity ? JSON.stringify(values.convexToJson(identity)) : null,
-    };
-    const reply = await drive(this, this.exchange(request));
+    const { values } = this.library;
+    request.db = this.db;
+    request.identity = identity ? JSON.stringify(values.convexToJson(identity)) : null;
+    let reply = this.exchange(request);
+    if (onInvoke && reply.t === "invoke") onInvoke(reply);
+    reply = await drive(this, reply);
     if (reply.err) throw this.#error(reply.err);
-    return values.jsonToConvex(JSON.parse(reply.ok));
+    return reply.ok;
+  }
+
+  async call(udf, ref, args, identity) {
+    await this.ready;
+    const { values, server } = this.library;
+    const path = functionPath(server, ref);
+    const ok = await this.#request({ t: "call", udf, path, args: JSON.stringify(values.convexToJson(args ?? {})) }, identity);
+    return values.jsonToConvex(JSON.parse(ok));
+  }
+
+  /** t.run: `handler` as an anonymous mutation (convex-test's ctx: db, auth, storage, scheduler...). */
+  async run(handler, identity) {
+    await this.ready;
+    const id = `run${this.nextInline++}`;
+    this.inline.set(id, this.library.server.mutationGeneric({ handler: (ctx) => handler(ctx) }));
+    try {
+      return this.library.values.jsonToConvex(JSON.parse(await this.#request({ t: "run", id }, identity)));
+    } finally {
+      this.inline.delete(id);
+    }
+  }
+
+  /** t.fetch: an HTTP action from http.js, routed by the engine, on https://some.convex.site. */
+  async fetch(path, init, identity) {
+    if (typeof path !== "string" || !path.startsWith("/")) throw new Error("Path given to `t.fetch` must start with a `/`");
+    const url = new URL(`https://some.convex.site${path}`);
+    const request = new Request(url, init);
+    const headers = Object.fromEntries(request.headers);
+    const frame = { t: "fetch", method: request.method, url: url.pathname + url.search, path: url.pathname, headers };
+    const answer = JSON.parse(await this.#request(frame, identity, (invoke) => (invoke.request = request)));
+    const out = new Headers(answer.headers);
+    for (const cookie of answer.setCookies) out.append("set-cookie", cookie);
+    const nullBody = answer.status === 204 || answer.status === 304 || request.method === "HEAD";
+    return new Response(nullBody ? null : Buffer.from(answer.body, "base64"), { status: answer.status, headers: out });
+  }
+
+  /** A call scheduled job `id` for `ts` (seconds): a timer (fake ones too) runs it then. */
+  scheduled(id, ts) {
+    this.timers.add(id);
+    setTimeout(() => {
+      this.timers.delete(id);
+      const job = this.#request({ t: "job", id }, undefined).catch((error) =>
+        console.error(`Error when running scheduled function ${id}`, error));
+      this.inFlight.add(job);
+      job.finally(() => this.inFlight.delete(job));
+    }, Math.max(0, ts * 1000 - Date.now()));
+  }
+
+  async finishInProgress() {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+  }
+
+  async finishAll(advanceTimers, maxIterations = 100) {
+    for (let i = 0; i < maxIterations; i++) {
+      advanceTimers();
+      await this.finishInProgress();
+      if (this.timers.size === 0 && this.inFlight.size === 0) return;
+      await realTurn();
+    }
+    throw new Error(
+      "finishAllScheduledFunctions: too many iterations. Check for infinitely recursive scheduled functions, or increase maxIterations.",
+    );
   }
 
   /** The error a failed call rejects with: what the JS threw, or the engine's. */
   #error(err) {
-    if (err.rid !== undefined && this.thrown.has(err.rid)) {
-      const original = this.thrown.get(err.rid);
-      this.thrown.clear();
+    const original = err.rid !== undefined ? this.thrown.get(err.rid) : undefined;
+    // Errors that nested calls threw and their callers caught are not asked for again.
+    if (this.thrown.size > 1000) this.thrown.clear();
+    if (original !== undefined) {
+      this.thrown.delete(err.rid);
       return original;
     }
-    this.thrown.clear();
     if (err.data !== undefined) return new this.library.values.ConvexError(this.library.values.jsonToConvex(err.data));
     return new Error(err.message);
   }
@@ -137,6 +207,24 @@ class TestConvex {
 
   action(ref, args) {
     return this.#deployment.call("action", ref, args, this.#identity);
+  }
+
+  run(handler) {
+    return this.#deployment.run(handler, this.#identity);
+  }
+
+  fetch(path, init) {
+    return this.#deployment.fetch(path, init, this.#identity);
+  }
+
+  /** Waits for the scheduled functions whose timers fired (and what they schedule for now). */
+  finishInProgressScheduledFunctions() {
+    return this.#deployment.finishInProgress();
+  }
+
+  /** Runs timers (`advanceTimers`, e.g. vi.runAllTimers) and jobs until none are left. */
+  finishAllScheduledFunctions(advanceTimers, maxIterations) {
+    return this.#deployment.finishAll(advanceTimers, maxIterations);
   }
 
   /** Calls that see `identity` as ctx.auth.getUserIdentity(), with convex-test's defaults. */
