@@ -224,7 +224,11 @@ absl::StatusOr<FunctionResult> Runner::RunTransactional(const App& app,
       occ_retries_.fetch_add(1);
       absl::Duration sleep =
           backoff * std::uniform_real_distribution<double>(0.5, 1.0)(jitter);
-      std::this_thread::sleep_for(absl::ToChronoNanoseconds(sleep));
+      if (options_.occ_wait) {
+        options_.occ_wait(sleep);
+      } else {
+        std::this_thread::sleep_for(absl::ToChronoNanoseconds(sleep));
+      }
       backoff = std::min(backoff * 2, options_.occ_max_backoff);
       continue;
     }

@@ -87,6 +87,10 @@ struct RunnerOptions {
   int max_occ_retries = 4;
   absl::Duration occ_initial_backoff = absl::Milliseconds(10);
   absl::Duration occ_max_backoff = absl::Milliseconds(500);
+  // Waits before an OCC retry, given the jittered backoff; null: sleeps for it. The test
+  // engine hands the wait to the test process, whose other transactions must run meanwhile
+  // (functions/js/test_engine.h). Called on the thread running the call.
+  std::function<void(absl::Duration backoff)> occ_wait;
   // Authenticates pagination cursors. Empty: a random key per Runner (cursors then do not
   // survive a restart; clients start over on InvalidCursor, as usePaginatedQuery does).
   std::string cursor_key;

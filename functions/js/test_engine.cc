@@ -203,6 +203,21 @@ class RemoteInvoker : public JsInvoker {
     CVX_RETURN_IF_ERROR(ReadHttpResponse(text, &response));
     return response;
   }
+  // Before an OCC retry: `backoff` to the test process (as the reply to the `done` whose
+  // commit conflicted), then wait for its `resume`, so its other calls run meanwhile.
+  void Backoff() {
+    ThreadState* state = tls;
+    if (state == nullptr) return;
+    int64_t wid = next_rid_.fetch_add(1);
+    channel_->Register(wid, &state->box);
+    if (channel_->Send(json::object{{"t", "backoff"}, {"rid", wid}}).ok()) {
+      json::object frame;
+      while (channel_->Next(&state->box, &frame) && StringOf(frame, "t") != "resume") {
+      }
+    }
+    channel_->Unregister(wid);
+  }
+
   // t.run(handler): the handler the test process registered as `id`, as a mutation.
   absl::StatusOr<Value> Inline(MutationCtx& ctx, const std::string& id) {
     UdfSyscalls handler(&ctx, "custom");
@@ -420,8 +435,7 @@ class Engine {
     deployment->db = *std::move(db);
     if (absl::Status s = ApplySchema(*deployment->db, app->schema()); !s.ok()) return fail(s);
     RunnerOptions runner_options;
-    runner_options.occ_initial_backoff = absl::ZeroDuration();
-    runner_options.occ_max_backoff = absl::ZeroDuration();
+    runner_options.occ_wait = [this](absl::Duration) { invoker_->Backoff(); };
     if (absl::Status s = ReadLimits(frame.if_contains("limits"), &runner_options.limits); !s.ok()) return fail(s);
     deployment->runner = std::make_unique<Runner>(app, deployment->db.get(), std::move(runner_options));
     deployment->jobs = std::make_unique<JobExecutor>(deployment->runner.get());

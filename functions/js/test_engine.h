@@ -22,6 +22,8 @@
 //   {t:"sys", rid, op, args, sync}                   {t:"ret", ok} | {t:"ret", err} | invoke
 //   {t:"done", rid, ok} | {t:"done", rid, err}       invoke | ret | result
 //
+//   {t:"resume", rid}                                invoke (after a backoff, below)
+//
 //   invoke = {t:"invoke", rid, udf, module, fn, args}   run this JS, then send `done`
 //   result = {t:"result", ok} | {t:"result", err: {message, data?, rid?}}
 //
@@ -44,8 +46,11 @@
 // at-most-once state changes). `fetch` routes with http.js's routes; the test process
 // keeps the Request and answers the `invoke` ({method, url, path}) with the response
 // ({status, headers, setCookies, body: base64}), which the result carries back.
-// OCC retries do not back off: while the engine waits, so does the test process, so no
-// other transaction could make progress meanwhile.
+//
+// OCC retries: the reply to a `done` whose commit conflicted is {t:"backoff", rid}; the
+// test process lets its other calls run, then sends {t:"resume", rid}, answered by the
+// retry's invoke. (A sleep here would stall the test process, which waits on its reply,
+// and with it every transaction the retry waits for.)
 //
 // Thread safety: Serve is called once; it starts the threads it needs.
 

@@ -159,6 +159,12 @@ class Worker {
     std::lock_guard<std::mutex> lock(write_mu_);
     return WriteAll(to_fd_, Frame(message));
   }
+  // Its pipe is broken (it exited before anyone read its EOF): no call is given to it again.
+  void MarkDead() {
+    std::lock_guard<std::mutex> lock(mu_);
+    dead_ = true;
+    for (auto& [id, c] : calls_) c->cv.notify_one();
+  }
   absl::Status SendSync(const json::object& message) {
     std::lock_guard<std::mutex> lock(sync_mu_);
     return WriteAll(sync_fd_, Frame(message));
@@ -328,7 +334,6 @@ absl::StatusOr<std::shared_ptr<Worker>> WorkerPool::Pick(int64_t rid, WorkerCall
 absl::StatusOr<InvokeOutcome> WorkerPool::Invoke(const InvokeRequest& request, SyscallHandler& handler) {
   int64_t rid = next_rid.fetch_add(1);
   Worker::Call call;
-  CVX_ASSIGN_OR_RETURN(std::shared_ptr<Worker> worker, Pick(rid, &call));
   InvokeOutcome outcome;
   auto died = [&] {
     outcome.ok = false;
@@ -337,17 +342,26 @@ absl::StatusOr<InvokeOutcome> WorkerPool::Invoke(const InvokeRequest& request, S
         "killed); nothing the function wrote was kept";
     return outcome;
   };
-  if (worker == nullptr) return died();
+  // A worker that died while idle is found out when the invoke cannot be written; the call
+  // has not started, so it goes to another worker (a fresh one if need be).
+  std::shared_ptr<Worker> worker;
+  for (int attempt = 0;; ++attempt) {
+    CVX_ASSIGN_OR_RETURN(worker, Pick(rid, &call));
+    if (worker == nullptr) return died();
+    absl::Status sent = worker->Send(json::object{{"t", "invoke"}, {"rid", rid}, {"udf", request.udf},
+                                                  {"module", request.module}, {"fn", request.function},
+                                                  {"args", request.args_json}, {"seed", request.seed},
+                                                  {"now", request.now_ms}});
+    if (sent.ok()) break;
+    worker->Unregister(rid);
+    worker->MarkDead();
+    if (attempt == size_) return died();
+  }
   struct Unregister {
     Worker* w;
     int64_t rid;
     ~Unregister() { w->Unregister(rid); }
   } unregister{worker.get(), rid};
-  absl::Status sent = worker->Send(json::object{{"t", "invoke"}, {"rid", rid}, {"udf", request.udf},
-                                                {"module", request.module}, {"fn", request.function},
-                                                {"args", request.args_json}, {"seed", request.seed},
-                                                {"now", request.now_ms}});
-  if (!sent.ok()) return died();
   absl::Time start = absl::Now();
   // Queries and mutations get their limit in user time (the engine's time serving their
   // syscalls does not count); actions and HTTP actions in wall time, as in Convex.

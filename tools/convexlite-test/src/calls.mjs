@@ -22,10 +22,45 @@ const store = new AsyncLocalStorage();
  *   `values` is convex/values; `scheduled` hears of each job a call scheduled.
  */
 
-/** Follows invokes until a reply that is not one. */
+// Captured before a test can fake timers.
+const realSetImmediate = globalThis.setImmediate;
+/** One turn of the real event loop. */
+export const realTurn = () => new Promise((resolve) => realSetImmediate(resolve));
+
+/**
+ * Follows invokes (and OCC backoffs) until a reply that is neither.
+ *
+ * A transaction whose commit conflicted waits its turn: retries run one at a time, each
+ * after a turn of the event loop in which the calls still running finish. Without that,
+ * the losers of a conflict would re-run together and conflict again, round after round.
+ */
 export async function drive(session, reply) {
-  while (reply.t === "invoke") reply = session.exchange(await run(session, reply));
-  return reply;
+  let release = null;
+  try {
+    for (;;) {
+      if (reply.t === "invoke") {
+        reply = session.exchange(await run(session, reply));
+      } else if (reply.t === "backoff") {
+        release?.();
+        release = await acquireRetry(session);
+        reply = session.exchange({ t: "resume", rid: reply.rid });
+      } else {
+        return reply;
+      }
+    }
+  } finally {
+    release?.();
+  }
+}
+
+const retryTails = new WeakMap();
+async function acquireRetry(session) {
+  const previous = retryTails.get(session) ?? Promise.resolve();
+  let release;
+  retryTails.set(session, new Promise((resolve) => (release = resolve)));
+  await previous;
+  await realTurn();
+  return release;
 }
 
 /** Runs one invoke; its `done` frame. */

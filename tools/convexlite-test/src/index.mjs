@@ -6,7 +6,7 @@
 // test-engine` process (channel.mjs): every convexTest() is a fresh in-memory database
 // there, with Convex's validation, limits, IDs, indexes and serializable transactions.
 
-import { drive, installConvexGlobal } from "./calls.mjs";
+import { drive, installConvexGlobal, realTurn } from "./calls.mjs";
 import { engine } from "./channel.mjs";
 import { convexLibrary } from "./convex_library.mjs";
 import { analyze, indexModules } from "./modules.mjs";
@@ -41,10 +41,6 @@ function functionPath(server, ref) {
   }
   return server.getFunctionName(ref);
 }
-
-// Captured before a test can fake it: finishAllScheduledFunctions waits on real turns.
-const realSetImmediate = globalThis.setImmediate;
-const realTurn = () => new Promise((resolve) => realSetImmediate(resolve));
 
 class Deployment {
   constructor(schema, modules, options) {
