@@ -1,11 +1,13 @@
 #include "functions/js/pipe_io.h"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace cvx::js {
 
@@ -31,6 +33,15 @@ absl::Status WriteAll(int fd, std::string_view bytes) {
     bytes.remove_prefix(static_cast<size_t>(n));
   }
   return absl::OkStatus();
+}
+
+bool SpinUntilReadable(int fd, absl::Duration spin) {
+  absl::Time until = absl::Now() + spin;
+  pollfd p{fd, POLLIN, 0};
+  for (;;) {
+    if (::poll(&p, 1, 0) != 0) return true;
+    if (absl::Now() >= until) return false;
+  }
 }
 
 bool ReadAll(int fd, char* out, size_t size) {

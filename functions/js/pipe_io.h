@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 
 namespace cvx::js {
 
@@ -26,6 +27,10 @@ uint32_t FrameLength(const char header[4]);
 // Writes all of `bytes` (retrying on EINTR); kUnavailable naming errno when the pipe
 // breaks.
 [[nodiscard]] absl::Status WriteAll(int fd, std::string_view bytes);
+// Polls `fd` without sleeping for up to `spin` until it is readable: when the answer
+// usually comes within microseconds, this saves a sleep and a wake-up, a round trip's
+// largest cost. True when readable.
+bool SpinUntilReadable(int fd, absl::Duration spin);
 // Reads exactly `size` bytes (retrying on EINTR); false at EOF or on an error.
 bool ReadAll(int fd, char* out, size_t size);
 

@@ -54,9 +54,10 @@ int64_t IntOf(const json::object& o, const char* key) {
   return v != nullptr && v->is_number() ? v->to_number<int64_t>() : 0;
 }
 
-// The two pipes. Whichever waiting thread finds nobody reading reads the next frame and
-// routes it ("leader/follower"), so with one call in flight a round trip wakes only the
-// thread that owns it. std::mutex and std::condition_variable so ThreadSanitizer sees them.
+// The two pipes. Whichever waiting thread finds nobody reading, and no frame unanswered,
+// reads the next frame and routes it ("leader/follower"): the thread that answered last
+// reads the next request, so a round trip wakes at most the thread that owns it.
+// std::mutex and std::condition_variable so ThreadSanitizer sees them.
 class Channel {
  public:
   // `start_thread` is called (with the channel's lock held) when a request that starts
@@ -79,11 +80,13 @@ class Channel {
     boxes_.erase(rid);
   }
 
-  // The next frame for `box` (nullptr: the idle box). False once the requests pipe closed
-  // or broke.
+  // The next frame for `box` (nullptr: the idle box), after the caller answered the one
+  // it had (every call but a thread's first follows a frame it was given). False once
+  // the requests pipe closed or broke.
   bool Next(Mailbox* box, json::object* out) {
     if (box == nullptr) box = &idle_;
     std::unique_lock<std::mutex> lock(mu_);
+    --busy_;
     for (;;) {
       if (!box->inbox.empty()) {
         *out = std::move(box->inbox.front());
@@ -91,7 +94,10 @@ class Channel {
         return true;
       }
       if (closed_) return false;
-      if (reading_) {
+      // While another thread has a frame to answer, nobody reads: the test process sends
+      // nothing until it is answered, and that thread, when it comes back here, reads next
+      // (awake, on its core) instead of waking a reader blocked in read().
+      if (reading_ || busy_ > 0) {
         waiting_.push_back(box);
         box->cv.wait(lock);
         waiting_.erase(std::find(waiting_.begin(), waiting_.end(), box));
@@ -114,13 +120,13 @@ class Channel {
         if (it != boxes_.end()) target = it->second;
       }
       target->inbox.push_back(*std::move(frame));
-      if (target == box) {
-        // Someone else must read while this thread works.
-        if (!waiting_.empty()) waiting_.front()->cv.notify_one();
-        continue;
-      }
+      ++busy_;
+      if (target == box) continue;
       target->cv.notify_one();
-      if (target == &idle_ && idle_waiting() == 0) start_thread_();
+      if (target == &idle_ && idle_waiting() == 0) {
+        ++busy_;  // the new thread's first Next
+        start_thread_();
+      }
     }
   }
 
@@ -132,6 +138,9 @@ class Channel {
   }
 
   std::optional<json::object> ReadFrame() {
+    // The test process answers within microseconds while a call runs (it blocks on each
+    // reply), so wait for it awake first.
+    SpinUntilReadable(in_, absl::Microseconds(200));
     char header[4];
     if (!ReadAll(in_, header, 4)) return std::nullopt;
     std::string body(FrameLength(header), '\0');
@@ -146,8 +155,12 @@ class Channel {
   std::function<void()> start_thread_;
   std::mutex write_mu_;
   std::mutex mu_;
-  bool reading_ = false;  // the four below guarded by mu_
+  bool reading_ = false;  // the five below guarded by mu_
   bool closed_ = false;
+  // Frames routed to a thread that has not answered them yet (it calls Next again once it
+  // has). Each thread's first Next finds itself counted: the first thread in the initial
+  // 1, the others when they are started.
+  int busy_ = 1;
   std::map<int64_t, Mailbox*> boxes_;
   std::vector<Mailbox*> waiting_;
   Mailbox idle_;
@@ -266,6 +279,9 @@ class RemoteInvoker : public JsInvoker {
         json::object reply{{"t", "ret"}};
         if (result.ok()) {
           reply["ok"] = *result;
+          if (const json::value* prefetch = frame.if_contains("prefetch"); prefetch != nullptr && prefetch->is_number()) {
+            Prefetch(handler, *result, prefetch->to_number<int64_t>(), &reply);
+          }
         } else {
           json::object err = ErrorJson(std::string(result.status().message()), ConvexErrorData(result.status()));
           if (state->js_error_rid != 0 && state->js_error_message == result.status().message()) {
@@ -293,6 +309,22 @@ class RemoteInvoker : public JsInvoker {
       }
     }
     return absl::UnavailableError("test engine: the test process went away");
+  }
+
+  // A queryStream's first batch, in the same reply (`first`, or `firstErr`), so a query that
+  // fits in it costs no queryStreamNext round trip.
+  static void Prefetch(SyscallHandler& handler, const std::string& opened, int64_t batch, json::object* reply) {
+    boost::system::error_code ec;
+    json::value v = json::parse(opened, ec);
+    const json::value* id = !ec && v.is_object() ? v.get_object().if_contains("queryId") : nullptr;
+    if (id == nullptr) return;
+    absl::StatusOr<std::string> first = handler.Syscall(
+        "1.0/queryStreamNext", json::serialize(json::object{{"queryId", *id}, {"batch", batch}}), false);
+    if (first.ok()) {
+      (*reply)["first"] = *first;
+    } else {
+      (*reply)["firstErr"] = ErrorJson(std::string(first.status().message()), ConvexErrorData(first.status()));
+    }
   }
 
   Channel* channel_;

@@ -19,13 +19,16 @@
 //   {t:"run", db, id, identity}                      invoke | result   (t.run: JS `id` as a mutation)
 //   {t:"job", db, id}                                invoke | result   (ok "true": the job ran)
 //   {t:"fetch", db, method, url, path, headers, identity}   invoke | result (ok: the response)
-//   {t:"sys", rid, op, args, sync}                   {t:"ret", ok} | {t:"ret", err} | invoke
+//   {t:"sys", rid, op, args, sync, prefetch?}        {t:"ret", ok, first?} | {t:"ret", err} | invoke
 //   {t:"done", rid, ok} | {t:"done", rid, err}       invoke | ret | result
 //
 //   {t:"resume", rid}                                invoke (after a backoff, below)
 //
 //   invoke = {t:"invoke", rid, udf, module, fn, args}   run this JS, then send `done`
 //   result = {t:"result", ok} | {t:"result", err: {message, data?, rid?}}
+//
+// A `1.0/queryStream` with `prefetch: n` gets its first queryStreamNext batch of n in the
+// same reply ({values, done} text as `first`, or `firstErr`).
 //
 // `analysis` is the analyze worker's "modules" object (runtime/analyze.mjs); `schema` is
 // schema.js's export() text or null; `args` and `ok` are Convex JSON as text; `identity`

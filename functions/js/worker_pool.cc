@@ -248,12 +248,7 @@ class Worker {
   // Reads one frame, waiting for its first byte until `deadline`. 1: a frame; 0: timed out;
   // -1: the pipe closed or the worker wrote garbage (treated as dead).
   int ReadFrame(absl::Time deadline, bool spin, json::object* out) {
-    if (spin) {
-      absl::Time until = absl::Now() + absl::Microseconds(50);
-      pollfd p{from_fd_, POLLIN, 0};
-      while (::poll(&p, 1, 0) == 0 && absl::Now() < until) {
-      }
-    }
+    if (spin) SpinUntilReadable(from_fd_, absl::Microseconds(50));
     for (;;) {
       int64_t wait_ms = std::max<int64_t>(0, absl::ToInt64Milliseconds(deadline - absl::Now()) + 1);
       pollfd p{from_fd_, POLLIN, 0};

@@ -3,6 +3,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    include: ["test/**/*.test.ts"],
     server: { deps: { inline: ["convex-test"] } },
     projects: [
       { extends: true, test: { name: "edge-runtime", environment: "edge-runtime" } },

@@ -16,10 +16,13 @@ const store = new AsyncLocalStorage();
 /**
  * @typedef {{rid: number, session: Session}} Running
  * @typedef {{exchange: (request: object) => any, lookup: (module: string, fn: string) => any,
- *            thrown: Map<number, unknown>, values: any, scheduled: (id: string, ts: number) => void}} Session
+ *            thrown: Map<number, unknown>, values: any, scheduled: (id: string, ts: number) => void,
+ *            enter: () => Promise<{seq: number}>, leave: (tx: {seq: number}) => void,
+ *            retryTurn: (tx: {seq: number}|null) => Promise<void>}} Session
  *   `lookup` returns the registered function for an invoke (http.js's router for "http");
  *   `thrown` keeps the errors JS threw, by rid, so the original object reaches the test;
- *   `values` is convex/values; `scheduled` hears of each job a call scheduled.
+ *   `values` is convex/values; `scheduled` hears of each job a call scheduled; `enter`,
+ *   `leave` and `retryTurn` order OCC retries after what they conflicted with (index.mjs).
  */
 
 // Captured before a test can fake timers.
@@ -28,39 +31,25 @@ const realSetImmediate = globalThis.setImmediate;
 export const realTurn = () => new Promise((resolve) => realSetImmediate(resolve));
 
 /**
- * Follows invokes (and OCC backoffs) until a reply that is neither.
+ * Follows invokes (and OCC backoffs) until a reply that is neither. `tx` is the
+ * transaction this request started (Session.enter), if it counts.
  *
- * A transaction whose commit conflicted waits its turn: retries run one at a time, each
- * after a turn of the event loop in which the calls still running finish. Without that,
- * the losers of a conflict would re-run together and conflict again, round after round.
+ * A transaction whose commit conflicted waits before it runs again until every
+ * transaction that was running when it conflicted has ended (Session.retryTurn). Without
+ * that, the losers of a conflict would re-run together and conflict again, round after
+ * round; with it, a retry overlaps only transactions that started after it.
  */
-export async function drive(session, reply) {
-  let release = null;
-  try {
-    for (;;) {
-      if (reply.t === "invoke") {
-        reply = session.exchange(await run(session, reply));
-      } else if (reply.t === "backoff") {
-        release?.();
-        release = await acquireRetry(session);
-        reply = session.exchange({ t: "resume", rid: reply.rid });
-      } else {
-        return reply;
-      }
+export async function drive(session, reply, tx = null) {
+  for (;;) {
+    if (reply.t === "invoke") {
+      reply = session.exchange(await run(session, reply));
+    } else if (reply.t === "backoff") {
+      await session.retryTurn(tx);
+      reply = session.exchange({ t: "resume", rid: reply.rid });
+    } else {
+      return reply;
     }
-  } finally {
-    release?.();
   }
-}
-
-const retryTails = new WeakMap();
-async function acquireRetry(session) {
-  const previous = retryTails.get(session) ?? Promise.resolve();
-  let release;
-  retryTails.set(session, new Promise((resolve) => (release = resolve)));
-  await previous;
-  await realTurn();
-  return release;
 }
 
 /** Runs one invoke; its `done` frame. */
@@ -85,6 +74,8 @@ async function run(session, invoke) {
       error.data = session.values.jsonToConvex(json);
     }
     return { t: "done", rid: invoke.rid, err };
+  } finally {
+    for (const key of streams.keys()) if (key.startsWith(`${invoke.rid}:`)) streams.delete(key);
   }
 }
 
@@ -110,7 +101,10 @@ export function engineError(err) {
   return error;
 }
 
-/** Streams by rid and query id: queryStreamNext served from batches, as the worker does. */
+/**
+ * Streams by rid and query id: queryStreamNext served from batches, as the worker does,
+ * the first of them in queryStream's reply.
+ */
 const streams = new Map();
 
 async function asyncSyscall(running, op, args) {
@@ -119,7 +113,12 @@ async function asyncSyscall(running, op, args) {
     const { queryId } = JSON.parse(args);
     const key = `${rid}:${queryId}`;
     let stream = streams.get(key);
-    if (!stream) streams.set(key, (stream = { buffer: [], done: false, batch: 16 }));
+    if (!stream) streams.set(key, (stream = { buffer: [], done: false, batch: FIRST_BATCH }));
+    if (stream.error) {
+      const error = stream.error;
+      stream.error = undefined;
+      throw engineError(error);
+    }
     if (stream.buffer.length === 0 && !stream.done) {
       const reply = session.exchange({ t: "sys", rid, op, args: JSON.stringify({ queryId, batch: stream.batch }), sync: false });
       if (reply.err) throw engineError(reply.err);
@@ -128,13 +127,17 @@ async function asyncSyscall(running, op, args) {
       stream.buffer = batch.values;
       stream.done = batch.done;
     }
-    if (stream.buffer.length === 0) {
-      streams.delete(key);
-      return JSON.stringify({ value: null, done: true });
-    }
+    if (stream.buffer.length === 0) return JSON.stringify({ value: null, done: true });
     return JSON.stringify({ value: stream.buffer.shift(), done: false });
   }
-  const reply = await drive(session, session.exchange({ t: "sys", rid, op, args, sync: false }));
+  // An action's runQuery/runMutation is a transaction of its own.
+  const tx = op === "1.0/actions/query" || op === "1.0/actions/mutation" ? await session.enter() : null;
+  let reply;
+  try {
+    reply = await drive(session, session.exchange({ t: "sys", rid, op, args, sync: false }), tx);
+  } finally {
+    if (tx) session.leave(tx);
+  }
   if (reply.err) throw engineError(reply.err);
   if (op === "1.0/schedule" || op === "1.0/actions/schedule") session.scheduled(JSON.parse(reply.ok), JSON.parse(args).ts);
   return reply.ok;
@@ -142,13 +145,30 @@ async function asyncSyscall(running, op, args) {
 
 let fallback = null;  // the Convex global that was there before (convex-test's, say)
 
+const FIRST_BATCH = 16;
+
 const convexGlobal = {
   syscall(op, args) {
     const running = store.getStore();
     if (!running) return fallback.syscall(op, args);
-    if (op === "1.0/queryCleanup") streams.delete(`${running.rid}:${JSON.parse(args).queryId}`);
-    const reply = running.session.exchange({ t: "sys", rid: running.rid, op, args, sync: true });
+    if (op === "1.0/queryCleanup") {
+      const key = `${running.rid}:${JSON.parse(args).queryId}`;
+      const stream = streams.get(key);
+      streams.delete(key);
+      // A stream read to its end holds nothing in the engine that the call's end does not free.
+      if (stream && stream.done && stream.buffer.length === 0) return "true";
+    }
+    const request = { t: "sys", rid: running.rid, op, args, sync: true };
+    if (op === "1.0/queryStream") request.prefetch = FIRST_BATCH;
+    const reply = running.session.exchange(request);
     if (reply.err) throw engineError(reply.err);
+    if (op === "1.0/queryStream") {
+      const { queryId } = JSON.parse(reply.ok);
+      const first = reply.first ? JSON.parse(reply.first) : { values: [], done: false };
+      streams.set(`${running.rid}:${queryId}`, {
+        buffer: first.values, done: first.done, batch: FIRST_BATCH * 2, error: reply.firstErr,
+      });
+    }
     return reply.ok;
   },
   asyncSyscall(op, args) {

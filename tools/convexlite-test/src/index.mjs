@@ -49,6 +49,11 @@ class Deployment {
     this.nextInline = 1;
     this.timers = new Set();  // jobs whose timer has not fired
     this.inFlight = new Set();  // jobs running
+    // Transactions running, by sequence number (enter, leave, retryTurn).
+    this.seq = 0;
+    this.running = new Set();
+    this.waiters = [];  // woken whenever a transaction leaves
+    this.exclusive = [];  // transactions that retry alone, in line
     this.ready = this.#open(schema, modules, options);
     // An unawaited failure is reported by the first call that needs the deployment.
     this.ready.catch(() => {});
@@ -94,8 +99,58 @@ class Deployment {
     return value;
   }
 
+  /**
+   * A transaction (a query or mutation the test or an action started) begins; while a
+   * transaction retries alone (retryTurn), new ones wait.
+   */
+  async enter() {
+    while (this.exclusive.length > 0) await this.#changed();
+    const tx = { seq: ++this.seq, retries: 0 };
+    this.running.add(tx.seq);
+    return tx;
+  }
+
+  leave(tx) {
+    this.running.delete(tx.seq);
+    if (tx.exclusive) {
+      this.exclusive.splice(this.exclusive.indexOf(tx), 1);
+      tx.exclusive = false;
+    }
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+
+  #changed() {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /**
+   * Before `tx` (or an uncounted transaction: null) runs again after a conflict. The first
+   * retry waits until every transaction running now has ended, and then overlaps only
+   * newer ones. A second conflict means those keep winning: from then on it retries alone,
+   * first in line, with new transactions held back until it ends.
+   */
+  async retryTurn(tx) {
+    if (tx) {
+      this.running.delete(tx.seq);
+      tx.retries++;
+    }
+    const before = this.seq;
+    if (tx && tx.retries >= 2 && !tx.exclusive) {
+      tx.exclusive = true;
+      this.exclusive.push(tx);
+    }
+    const blocked = () =>
+      [...this.running].some((seq) => seq <= before) ||
+      (tx?.exclusive && (this.exclusive[0] !== tx || this.running.size > 0));
+    while (blocked()) await this.#changed();
+    if (tx) {
+      tx.seq = ++this.seq;
+      this.running.add(tx.seq);
+    }
+  }
+
   /** A request to the engine, followed through every invoke it leads to; its value. */
-  async #request(request, identity, onInvoke) {
+  async #request(request, identity, onInvoke, tx = null) {
     await this.ready;
     installConvexGlobal();
     const { values } = this.library;
@@ -103,7 +158,7 @@ class Deployment {
     request.identity = identity ? JSON.stringify(values.convexToJson(identity)) : null;
     let reply = this.exchange(request);
     if (onInvoke && reply.t === "invoke") onInvoke(reply);
-    reply = await drive(this, reply);
+    reply = await drive(this, reply, tx);
     if (reply.err) throw this.#error(reply.err);
     return reply.ok;
   }
@@ -112,7 +167,16 @@ class Deployment {
     await this.ready;
     const { values, server } = this.library;
     const path = functionPath(server, ref);
-    const ok = await this.#request({ t: "call", udf, path, args: JSON.stringify(values.convexToJson(args ?? {})) }, identity);
+    const request = { t: "call", udf, path, args: JSON.stringify(values.convexToJson(args ?? {})) };
+    // Queries and mutations hold up OCC retries of what they overlap; actions are not
+    // transactions, and t.run and scheduled jobs may wait on other calls, so they do not.
+    const tx = udf !== "action" ? await this.enter() : null;
+    let ok;
+    try {
+      ok = await this.#request(request, identity, undefined, tx);
+    } finally {
+      if (tx) this.leave(tx);
+    }
     return values.jsonToConvex(JSON.parse(ok));
   }
 
