@@ -184,6 +184,8 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
     }
   }
   impl->write_options.sync = options.durability == Durability::kSync;
+  // Nothing in memory survives Close, so a write-ahead log would only cost time.
+  impl->write_options.disableWAL = options.durability == Durability::kMemory;
 
   rocksdb::DB* raw = nullptr;
   CVX_RETURN_IF_ERROR(FromRocksStatus(rocksdb::DB::Open(rocks, path, &raw),

@@ -32,5 +32,7 @@ tools/bench/push_request.sh docs/examples/ts-app "$pushes/example.json"
     --binary "$build/tools/convexlite/convexlite" "${BENCH_ARGS[@]:-}"
   echo
   CONVEXLITE_BIN="$build/tools/convexlite/convexlite" CI=1 node bench/seed_app_bench.mjs
+  echo
+  CONVEXLITE_BIN="$PWD/$build/tools/convexlite/convexlite" tools/convexlite-test/run-tests.sh bench
 } | tee "$out"
 echo "wrote $out"
