@@ -65,8 +65,10 @@ class Channel {
   Channel(int in, int out, std::function<void()> start_thread)
       : in_(in), out_(out), start_thread_(std::move(start_thread)) {}
 
-  absl::Status Send(const json::object& message) {
-    std::string frame = EncodeFrame(json::serialize(message));
+  absl::Status Send(const json::object& message) { return SendText(json::serialize(message)); }
+  // A reply already serialized (to embed JSON text without escaping it into a string).
+  absl::Status SendText(std::string_view body) {
+    std::string frame = EncodeFrame(body);
     std::lock_guard<std::mutex> lock(write_mu_);
     return WriteAll(out_, frame);
   }
@@ -181,6 +183,10 @@ struct ThreadState {
   Mailbox box;
   int64_t js_error_rid = 0;
   std::string js_error_message;
+  // The last invocation whose `done` was ok. A call's own comes after its nested ones', so
+  // when the call succeeds its value is that text, and the result can name it instead of
+  // sending it back.
+  int64_t last_ok_rid = 0;
 };
 thread_local ThreadState* tls = nullptr;
 
@@ -278,10 +284,11 @@ class RemoteInvoker : public JsInvoker {
             handler.Syscall(StringOf(frame, "op"), StringOf(frame, "args"), sync != nullptr && sync->is_bool() && sync->get_bool());
         json::object reply{{"t", "ret"}};
         if (result.ok()) {
-          reply["ok"] = *result;
           if (const json::value* prefetch = frame.if_contains("prefetch"); prefetch != nullptr && prefetch->is_number()) {
-            Prefetch(handler, *result, prefetch->to_number<int64_t>(), &reply);
+            CVX_RETURN_IF_ERROR(channel_->SendText(Prefetch(handler, *result, prefetch->to_number<int64_t>())));
+            continue;
           }
+          reply["ok"] = *result;
         } else {
           json::object err = ErrorJson(std::string(result.status().message()), ConvexErrorData(result.status()));
           if (state->js_error_rid != 0 && state->js_error_message == result.status().message()) {
@@ -302,6 +309,7 @@ class RemoteInvoker : public JsInvoker {
           state->js_error_message = message;
           return UncaughtJsError(message, std::move(data));
         }
+        state->last_ok_rid = rid;
         return StringOf(frame, "ok");
       } else {
         CVX_RETURN_IF_ERROR(channel_->Send(json::object{
@@ -311,20 +319,25 @@ class RemoteInvoker : public JsInvoker {
     return absl::UnavailableError("test engine: the test process went away");
   }
 
-  // A queryStream's first batch, in the same reply (`first`, or `firstErr`), so a query that
-  // fits in it costs no queryStreamNext round trip.
-  static void Prefetch(SyscallHandler& handler, const std::string& opened, int64_t batch, json::object* reply) {
+  // The reply to a queryStream that opened `opened`, with its first batch (`first`, the
+  // {values, done} object itself, or `firstErr`), so a query that fits in it costs no
+  // queryStreamNext round trip.
+  static std::string Prefetch(SyscallHandler& handler, const std::string& opened, int64_t batch) {
+    json::object reply{{"t", "ret"}, {"ok", opened}};
     boost::system::error_code ec;
     json::value v = json::parse(opened, ec);
     const json::value* id = !ec && v.is_object() ? v.get_object().if_contains("queryId") : nullptr;
-    if (id == nullptr) return;
+    if (id == nullptr) return json::serialize(reply);
     absl::StatusOr<std::string> first = handler.Syscall(
         "1.0/queryStreamNext", json::serialize(json::object{{"queryId", *id}, {"batch", batch}}), false);
-    if (first.ok()) {
-      (*reply)["first"] = *first;
-    } else {
-      (*reply)["firstErr"] = ErrorJson(std::string(first.status().message()), ConvexErrorData(first.status()));
+    if (!first.ok()) {
+      reply["firstErr"] = ErrorJson(std::string(first.status().message()), ConvexErrorData(first.status()));
+      return json::serialize(reply);
     }
+    std::string text = json::serialize(reply);
+    text.pop_back();  // the closing brace
+    absl::StrAppend(&text, ",\"first\":", *first, "}");
+    return text;
   }
 
   Channel* channel_;
@@ -397,6 +410,7 @@ class Engine {
       if (!handled.ok()) break;
       state.js_error_rid = 0;
       state.js_error_message.clear();
+      state.last_ok_rid = 0;
     }
     tls = nullptr;
     std::lock_guard<std::mutex> lock(threads_mu_);
@@ -539,6 +553,7 @@ class Engine {
     }
     if (!result.ok()) return fail(std::string(result.status().message()), ConvexErrorData(result.status()));
     if (result->error) return fail(result->error->message, result->error->data);
+    if (tls->last_ok_rid != 0) return channel_.Send(json::object{{"t", "result"}, {"same", tls->last_ok_rid}});
     return channel_.Send(json::object{{"t", "result"}, {"ok", ToConvexJson(result->value.value_or(Value::Null()))}});
   }
 

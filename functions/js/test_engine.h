@@ -25,10 +25,12 @@
 //   {t:"resume", rid}                                invoke (after a backoff, below)
 //
 //   invoke = {t:"invoke", rid, udf, module, fn, args}   run this JS, then send `done`
-//   result = {t:"result", ok} | {t:"result", err: {message, data?, rid?}}
+//   result = {t:"result", ok} | {t:"result", same: rid} | {t:"result", err: {message, data?, rid?}}
 //
 // A `1.0/queryStream` with `prefetch: n` gets its first queryStreamNext batch of n in the
-// same reply ({values, done} text as `first`, or `firstErr`).
+// same reply (the {values, done} object as `first`, or `firstErr`). A call whose value is
+// the `ok` its JS reported in its last `done` (no conversion changed it) is answered
+// {same: rid}, naming that done, instead of sending the value back.
 //
 // `analysis` is the analyze worker's "modules" object (runtime/analyze.mjs); `schema` is
 // schema.js's export() text or null; `args` and `ok` are Convex JSON as text; `identity`
