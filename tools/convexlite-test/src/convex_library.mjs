@@ -24,8 +24,13 @@ async function load(subpath) {
 }
 
 let loaded = null;
-/** @returns {Promise<{values: typeof import("convex/values"), server: typeof import("convex/server")}>} */
+/**
+ * @returns {Promise<{values: typeof import("convex/values"), server: typeof import("convex/server"),
+ *                    browser: typeof import("convex/browser")}>}
+ */
 export function convexLibrary() {
-  loaded ??= Promise.all([load("values"), load("server")]).then(([values, server]) => ({ values, server }));
+  loaded ??= Promise.all([load("values"), load("server"), load("browser")]).then(([values, server, browser]) => ({
+    values, server, browser,
+  }));
   return loaded;
 }

@@ -5,11 +5,14 @@
 // and module state behave as with convex-test. Their syscalls go to a `convexlite
 // test-engine` process (channel.mjs): every convexTest() is a fresh in-memory database
 // there, with Convex's validation, limits, IDs, indexes and serializable transactions.
+// With CONVEXLITE_TEST_URL set, the same surface calls a running deployment instead
+// (remote.mjs).
 
 import { drive, installConvexGlobal, realTurn } from "./calls.mjs";
 import { engine } from "./channel.mjs";
 import { convexLibrary } from "./convex_library.mjs";
 import { analyze, indexModules } from "./modules.mjs";
+import { RemoteTestConvex, remoteTarget } from "./remote.mjs";
 
 /** Analyses by module map: a test file's glob is analyzed once, whatever its tests open. */
 const analyses = new WeakMap();
@@ -31,6 +34,14 @@ function simpleHash(text) {
     hash |= 0;
   }
   return hash;
+}
+
+/** convex-test's derivation of subject, issuer and tokenIdentifier. */
+function fullIdentity(identity) {
+  const subject = identity.subject ?? `${simpleHash(JSON.stringify(identity))}`;
+  const issuer = identity.issuer ?? "https://convex.test";
+  const tokenIdentifier = identity.tokenIdentifier ?? `${issuer}|${subject}`;
+  return { ...identity, subject, issuer, tokenIdentifier };
 }
 
 /** A function reference, name or handle (ours, or convex-test's "function://;path") as a path. */
@@ -289,10 +300,7 @@ class TestConvex {
 
   /** Calls that see `identity` as ctx.auth.getUserIdentity(), with convex-test's defaults. */
   withIdentity(identity) {
-    const subject = identity.subject ?? `${simpleHash(JSON.stringify(identity))}`;
-    const issuer = identity.issuer ?? "https://convex.test";
-    const tokenIdentifier = identity.tokenIdentifier ?? `${issuer}|${subject}`;
-    return new TestConvex(this.#deployment, { ...identity, subject, issuer, tokenIdentifier });
+    return new TestConvex(this.#deployment, fullIdentity(identity));
   }
 
   registerComponent() {
@@ -312,5 +320,7 @@ export function convexTest(schema, modules, options) {
   if (schema !== undefined && schema !== null && !(typeof schema.tables === "object") && modules === undefined) {
     ({ schema, modules, ...options } = schema);
   }
+  const target = remoteTarget();
+  if (target) return new RemoteTestConvex(target, convexLibrary(), functionPath, undefined, fullIdentity);
   return new TestConvex(new Deployment(schema, modules, options ?? {}), undefined);
 }
