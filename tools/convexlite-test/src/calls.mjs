@@ -60,7 +60,8 @@ export async function drive(session, reply, tx = null) {
 async function run(session, invoke) {
   const fn = session.lookup(invoke.module, invoke.fn);
   try {
-    const ok = await store.run({ rid: invoke.rid, session }, () => {
+    if (invoke.udf === "query" || invoke.udf === "mutation") guardFetch();
+    const ok = await store.run({ rid: invoke.rid, session, udf: invoke.udf }, () => {
       if (invoke.udf === "query") return fn.invokeQuery(invoke.args);
       if (invoke.udf === "mutation") return fn.invokeMutation(invoke.args);
       if (invoke.udf === "http") return runHttpAction(fn, invoke);
@@ -96,6 +97,30 @@ async function runHttpAction(router, invoke) {
   for (const [name, value] of response.headers) if (name !== "set-cookie") headers.push([name, value]);
   const body = Buffer.from(await response.arrayBuffer()).toString("base64");
   return JSON.stringify({ status: response.status, headers, setCookies: response.headers.getSetCookie(), body });
+}
+
+const GUARDED = Symbol.for("convexlite-test.guarded");
+
+/**
+ * Queries and mutations cannot fetch, as on Convex. The guard wraps whatever fetch is
+ * installed when one runs, a test's vi.stubGlobal("fetch", ...) included, so actions still
+ * get the stub.
+ */
+function guardFetch() {
+  const current = globalThis.fetch;
+  if (typeof current !== "function" || current[GUARDED]) return;
+  const guarded = function fetch(...args) {
+    const running = store.getStore();
+    if (running && (running.udf === "query" || running.udf === "mutation")) {
+      return Promise.reject(new Error(
+        "Can't use fetch() in queries and mutations. Please consider using an action. " +
+          "See https://docs.convex.dev/functions/actions for more details.",
+      ));
+    }
+    return current.apply(this, args);
+  };
+  guarded[GUARDED] = true;
+  globalThis.fetch = guarded;
 }
 
 /** An Error for an engine `err` (a ConvexError's data becomes Convex JSON for the library). */

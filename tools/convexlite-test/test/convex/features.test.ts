@@ -85,6 +85,14 @@ test("a stubbed fetch in an action", async () => {
   expect(await t.action(api.scheduling.fetchInAction, {})).toBe("stubbed");
 });
 
+test("fetch is refused in a mutation, stubbed or not, as on Convex", async () => {
+  const t = convexTest(schema, modules);
+  await expect(t.mutation(api.scheduling.fetchInMutation, {})).rejects.toThrow(/Can't use fetch\(\) in queries and mutations/);
+  vi.stubGlobal("fetch", vi.fn(async () => new Response("stubbed")));
+  await expect(t.mutation(api.scheduling.fetchInMutation, {})).rejects.toThrow(/Can't use fetch\(\) in queries and mutations/);
+  expect(await t.action(api.scheduling.fetchInAction, {})).toBe("stubbed");
+});
+
 test("scheduled functions under fake timers", async () => {
   vi.useFakeTimers();
   const t = convexTest(schema, modules);

@@ -57,3 +57,8 @@ export const fetchInAction = action({
   args: {},
   handler: async () => (await fetch("https://example.test/")).text(),
 });
+
+export const fetchInMutation = mutation({
+  args: {},
+  handler: async () => (await fetch("https://example.test/")).text(),
+});
