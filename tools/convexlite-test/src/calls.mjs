@@ -17,7 +17,7 @@ const store = new AsyncLocalStorage();
  * @typedef {{rid: number, session: Session}} Running
  * @typedef {{exchange: (request: object) => any, lookup: (module: string, fn: string) => any,
  *            thrown: Map<number, unknown>, values: any, scheduled: (id: string, ts: number) => void,
- *            enter: () => Promise<{seq: number}>, leave: (tx: {seq: number}) => void,
+ *            enter: () => {seq: number} | Promise<{seq: number}>, leave: (tx: {seq: number}) => void,
  *            retryTurn: (tx: {seq: number}|null) => Promise<void>}} Session
  *   `lookup` returns the registered function for an invoke (http.js's router for "http");
  *   `thrown` keeps the errors JS threw, by rid, so the original object reaches the test;
@@ -160,7 +160,8 @@ async function asyncSyscall(running, op, args) {
     return JSON.stringify({ value: stream.buffer.shift(), done: false });
   }
   // An action's runQuery/runMutation is a transaction of its own.
-  const tx = op === "1.0/actions/query" || op === "1.0/actions/mutation" ? await session.enter() : null;
+  let tx = op === "1.0/actions/query" || op === "1.0/actions/mutation" ? session.enter() : null;
+  if (tx instanceof Promise) tx = await tx;
   let reply;
   try {
     reply = await drive(session, session.exchange({ t: "sys", rid, op, args, sync: false }), tx);

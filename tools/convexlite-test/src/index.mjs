@@ -112,13 +112,14 @@ class Deployment {
 
   /**
    * A transaction (a query or mutation the test or an action started) begins; while a
-   * transaction retries alone (retryTurn), new ones wait.
+   * transaction retries alone (retryTurn), new ones wait. Returns the transaction, or a
+   * promise of it when it had to wait.
    */
-  async enter() {
-    while (this.exclusive.length > 0) await this.#changed();
+  enter() {
+    if (this.exclusive.length > 0) return this.#changed().then(() => this.enter());
     const tx = { seq: ++this.seq, retries: 0 };
     this.running.add(tx.seq);
-    return tx;
+    return tx;  // at once when nothing retries alone: no await on the common path
   }
 
   leave(tx) {
@@ -127,6 +128,10 @@ class Deployment {
       this.exclusive.splice(this.exclusive.indexOf(tx), 1);
       tx.exclusive = false;
     }
+    this.#wake();
+  }
+
+  #wake() {
     for (const wake of this.waiters.splice(0)) wake();
   }
 
@@ -142,8 +147,10 @@ class Deployment {
    */
   async retryTurn(tx) {
     if (tx) {
+      // It stops running while it waits: whoever waits for it to end must hear of it.
       this.running.delete(tx.seq);
       tx.retries++;
+      this.#wake();
     }
     const before = this.seq;
     if (tx && tx.retries >= 2 && !tx.exclusive) {
@@ -162,7 +169,7 @@ class Deployment {
 
   /** A request to the engine, followed through every invoke it leads to; its value. */
   async #request(request, identity, onInvoke, tx = null) {
-    await this.ready;
+    if (this.db === undefined) await this.ready;
     installConvexGlobal();
     const { values } = this.library;
     request.db = this.db;
@@ -175,13 +182,14 @@ class Deployment {
   }
 
   async call(udf, ref, args, identity) {
-    await this.ready;
+    if (this.db === undefined) await this.ready;
     const { values, server } = this.library;
     const path = functionPath(server, ref);
     const request = { t: "call", udf, path, args: JSON.stringify(values.convexToJson(args ?? {})) };
     // Queries and mutations hold up OCC retries of what they overlap; actions are not
     // transactions, and t.run and scheduled jobs may wait on other calls, so they do not.
-    const tx = udf !== "action" ? await this.enter() : null;
+    let tx = udf !== "action" ? this.enter() : null;
+    if (tx instanceof Promise) tx = await tx;
     let ok;
     try {
       ok = await this.#request(request, identity, undefined, tx);

@@ -143,3 +143,19 @@ test("registerComponent is refused clearly", () => {
   const t = convexTest(schema, modules);
   expect(() => t.registerComponent("x", schema, modules)).toThrow(/not supported by convexlite/);
 });
+
+test("16 clients of transfers under heavy contention all commit, and the total holds", async () => {
+  const t = convexTest(schema, modules);
+  for (let i = 0; i < 8; i++) await t.mutation(api.bank.open, { owner: `o${i}`, balance: 100 });
+  let seed = 7;
+  const next = () => ((seed = (seed * 16807) % 2147483647) >> 8) % 8;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      for (let i = 0; i < 10; i++) {
+        const from = next();
+        await t.mutation(api.bank.transfer, { from: `o${from}`, to: `o${(from + 1 + (next() % 7)) % 8}`, amount: 1 });
+      }
+    }),
+  );
+  expect(await t.query(internal.bank.total, {})).toBe(800);
+}, 30000);
