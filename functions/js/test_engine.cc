@@ -190,6 +190,12 @@ struct ThreadState {
 };
 thread_local ThreadState* tls = nullptr;
 
+// `err` for an error whose text is `message`: names the rid whose JS threw it, when it is
+// the JS error `state` last heard of, unchanged.
+void NameJsError(const ThreadState& state, std::string_view message, json::object* err) {
+  if (state.js_error_rid != 0 && state.js_error_message == message) (*err)["rid"] = state.js_error_rid;
+}
+
 // "Run the JavaScript" for every function of every test deployment: an `invoke` to the
 // test process, then its syscalls, served here against the call's context, until `done`.
 class RemoteInvoker : public JsInvoker {
@@ -291,9 +297,7 @@ class RemoteInvoker : public JsInvoker {
           reply["ok"] = *result;
         } else {
           json::object err = ErrorJson(std::string(result.status().message()), ConvexErrorData(result.status()));
-          if (state->js_error_rid != 0 && state->js_error_message == result.status().message()) {
-            err["rid"] = state->js_error_rid;
-          }
+          NameJsError(*state, std::string(result.status().message()), &err);
           reply["err"] = err;
         }
         CVX_RETURN_IF_ERROR(channel_->Send(reply));
@@ -498,7 +502,7 @@ class Engine {
   absl::Status Call(const std::string& kind, const json::object& frame) {
     auto fail = [&](std::string_view message, const std::optional<Value>& data = std::nullopt) {
       json::object err = ErrorJson(message, data);
-      if (tls->js_error_rid != 0 && tls->js_error_message == message) err["rid"] = tls->js_error_rid;
+      NameJsError(*tls, message, &err);
       return channel_.Send(json::object{{"t", "result"}, {"err", err}});
     };
     std::shared_ptr<Deployment> deployment;

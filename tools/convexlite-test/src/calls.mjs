@@ -124,7 +124,7 @@ function guardFetch() {
 }
 
 /** An Error for an engine `err` (a ConvexError's data becomes Convex JSON for the library). */
-export function engineError(err) {
+function engineError(err) {
   const error = new Error(err.message);
   if (err.data !== undefined) error.data = err.data;
   return error;

@@ -37,8 +37,7 @@ class Engine {
    *   it briefly before it blocks, since the engine usually answers within microseconds
    *   and a sleep and wake-up cost several times that.
    */
-  constructor(child, requests, replies, poller) {
-    this.child = child;
+  constructor(requests, replies, poller) {
     this.requests = requests;
     this.replies = replies;
     this.poller = poller;
@@ -129,7 +128,7 @@ async function connect() {
     const requests = fs.openSync(requestsPath, fs.constants.O_WRONLY);
     const replies = fs.openSync(repliesPath, fs.constants.O_RDONLY);
     const poller = fs.openSync(repliesPath, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-    return new Engine(child, requests, replies, poller);
+    return new Engine(requests, replies, poller);
   } finally {
     fs.closeSync(holdRequests);
     fs.closeSync(holdReplies);
