@@ -50,8 +50,10 @@ inline void ParseArgs(int argc, char** argv) {
   }
 }
 
-// Runs op(thread_index) on `threads` threads for g_seconds; returns throughput/latency.
-inline Result RunTimed(int threads, const std::function<void(int)>& op) {
+// Runs op(thread_index) on `threads` threads for `seconds`, appending each op's latency
+// (µs) to `lat_us`; returns the elapsed seconds.
+inline double RunTimedInto(int threads, double seconds, const std::function<void(int)>& op,
+                           std::vector<double>* lat_us) {
   std::vector<std::vector<double>> lats(threads);
   std::atomic<bool> stop{false};
   std::vector<std::thread> workers;
@@ -65,13 +67,31 @@ inline Result RunTimed(int threads, const std::function<void(int)>& op) {
       }
     });
   }
-  std::this_thread::sleep_for(std::chrono::duration<double>(g_seconds));
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   stop = true;
   for (auto& w : workers) w.join();
-  double elapsed = std::chrono::duration<double>(SteadyClock::now() - start).count();
-  std::vector<double> all;
-  for (auto& l : lats) all.insert(all.end(), l.begin(), l.end());
-  return Summarize(all, elapsed);
+  for (auto& l : lats) lat_us->insert(lat_us->end(), l.begin(), l.end());
+  return std::chrono::duration<double>(SteadyClock::now() - start).count();
+}
+
+// A and B measured in alternating slices (`rounds` of each, g_seconds per side in all),
+// so that a machine whose speed drifts during the run weighs on both sides alike.
+inline std::pair<Result, Result> RunInterleaved(int threads, int rounds, const std::function<void(int)>& a,
+                                                const std::function<void(int)>& b) {
+  std::vector<double> lat_a, lat_b;
+  double elapsed_a = 0, elapsed_b = 0;
+  for (int r = 0; r < rounds; ++r) {
+    elapsed_a += RunTimedInto(threads, g_seconds / rounds, a, &lat_a);
+    elapsed_b += RunTimedInto(threads, g_seconds / rounds, b, &lat_b);
+  }
+  return {Summarize(lat_a, elapsed_a), Summarize(lat_b, elapsed_b)};
+}
+
+// Runs op(thread_index) on `threads` threads for g_seconds; returns throughput/latency.
+inline Result RunTimed(int threads, const std::function<void(int)>& op) {
+  std::vector<double> lat_us;
+  double elapsed = RunTimedInto(threads, g_seconds, op, &lat_us);
+  return Summarize(lat_us, elapsed);
 }
 
 inline void Die(const std::string& what) {

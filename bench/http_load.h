@@ -72,6 +72,19 @@ inline Result Load(uint16_t port, int connections, const std::string& target, co
   return RunTimed(connections, [&](int t) { clients[t]->Post(target, body); });
 }
 
+// The same on two targets (say a baseline and the case it is compared with), in
+// alternating slices (RunInterleaved), each side on its own kept-alive connections.
+inline std::pair<Result, Result> LoadInterleaved(uint16_t port, int connections, const std::string& target,
+                                                 const std::string& body_a, const std::string& body_b,
+                                                 int rounds = 8) {
+  std::vector<std::unique_ptr<Client>> a, b;
+  for (int i = 0; i < connections; ++i) {
+    a.push_back(std::make_unique<Client>(port));
+    b.push_back(std::make_unique<Client>(port));
+  }
+  return RunInterleaved(connections, rounds, [&](int t) { a[t]->Post(target, body_a); },
+                        [&](int t) { b[t]->Post(target, body_b); });
+}
 
 }  // namespace cvx::bench
 

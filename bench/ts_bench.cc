@@ -42,6 +42,8 @@ std::string g_bench_push, g_example_push, g_binary;
 // --direct-only S: only the Runner-direct TS cells, each for S seconds (for profiling the
 // worker path with perf; not part of make bench).
 double g_direct_only = 0;
+// --only NAME: only the HTTP cells of that case (echo, load or store), for profiling.
+std::string g_only;
 
 std::string TempDir(const char* name) {
   std::string dir = (std::filesystem::temp_directory_path() / (std::string(name) + "-XXXXXX")).string();
@@ -251,7 +253,8 @@ void Run() {
       {"store (mutation, db.insert)", "values:store", "tsbench:store", "/api/mutation", "{\"value\":1}"},
   };
   std::printf("## TypeScript functions (ts_bench, %.1f s per cell, loopback, 2 workers)\n\n", g_seconds);
-  std::printf("Baseline: the same function as a C++ handler on the same server, in the same run.\n\n");
+  std::printf("Baseline: the same function as a C++ handler on the same server, in the same run, measured\n"
+              "in alternating slices (8 of each per cell).\n\n");
   std::printf("| case | conns | C++ req/s | C++ p50 / p99 µs | TS req/s | TS p50 / p99 µs | TS/C++ p50 | TS/C++ req/s |\n");
   std::printf("|---|---|---|---|---|---|---|---|\n");
   if (g_direct_only > 0) {
@@ -268,9 +271,9 @@ void Run() {
     return;
   }
   for (const Case& c : cases) {
+    if (!g_only.empty() && c.name.rfind(g_only, 0) != 0) continue;
     for (int conns : {1, 32}) {
-      Result cpp = Load(server.api_port(), conns, c.endpoint, body(c.cpp, c.args));
-      Result ts = Load(server.api_port(), conns, c.endpoint, body(c.ts, c.args));
+      auto [cpp, ts] = LoadInterleaved(server.api_port(), conns, c.endpoint, body(c.cpp, c.args), body(c.ts, c.args));
       std::printf("| %s | %d | %s | %s / %s | %s | %s / %s | %.2fx | %.0f%% |\n", c.name.c_str(), conns,
                   Fmt(cpp.ops_per_sec).c_str(), Fmt(cpp.p50_us).c_str(), Fmt(cpp.p99_us).c_str(),
                   Fmt(ts.ops_per_sec).c_str(), Fmt(ts.p50_us).c_str(), Fmt(ts.p99_us).c_str(),
@@ -278,6 +281,7 @@ void Run() {
     }
   }
   server.Stop();
+  if (!g_only.empty()) return;
 
   // The Runner called directly, and the library in process (no engine, no IPC).
   std::string version_dir = b.ts.push->active()->dir;
@@ -328,6 +332,7 @@ int main(int argc, char** argv) {
     else if (a == "--example-push") cvx::g_example_push = argv[++i];
     else if (a == "--binary") cvx::g_binary = argv[++i];
     else if (a == "--direct-only") cvx::g_direct_only = std::stod(argv[++i]);
+    else if (a == "--only") cvx::g_only = argv[++i];
   }
   if (cvx::g_bench_push.empty() || cvx::g_example_push.empty() || cvx::g_binary.empty()) {
     std::fprintf(stderr, "usage: ts_bench --bench-push FILE --example-push FILE --binary convexlite\n");

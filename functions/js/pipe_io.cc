@@ -1,6 +1,7 @@
 #include "functions/js/pipe_io.h"
 
 #include <poll.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -41,6 +42,9 @@ bool SpinUntilReadable(int fd, absl::Duration spin) {
   for (;;) {
     if (::poll(&p, 1, 0) != 0) return true;
     if (absl::Now() >= until) return false;
+    // The writer may be waiting for this very core (woken onto it, as the scheduler
+    // likes to place a wakee beside its waker): let it run.
+    ::sched_yield();
   }
 }
 
@@ -52,6 +56,28 @@ bool ReadAll(int fd, char* out, size_t size) {
     out += n;
     size -= static_cast<size_t>(n);
   }
+  return true;
+}
+
+bool FrameBuffer::Next(std::string* body) {
+  size_t available = bytes_.size() - start_;
+  if (available < 4) return false;
+  uint32_t size = FrameLength(bytes_.data() + start_);
+  if (available - 4 < size) return false;
+  body->assign(bytes_, start_ + 4, size);
+  start_ += 4 + size;
+  if (start_ == bytes_.size()) bytes_.clear(), start_ = 0;
+  return true;
+}
+
+bool FrameBuffer::Fill(int fd) {
+  if (start_ > 0) bytes_.erase(0, start_), start_ = 0;
+  ssize_t n;
+  do {
+    n = ::read(fd, chunk_, sizeof chunk_);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return false;
+  bytes_.append(chunk_, static_cast<size_t>(n));
   return true;
 }
 

@@ -34,6 +34,22 @@ bool SpinUntilReadable(int fd, absl::Duration spin);
 // Reads exactly `size` bytes (retrying on EINTR); false at EOF or on an error.
 bool ReadAll(int fd, char* out, size_t size);
 
+// Frames read from a pipe in as few reads as it takes: one read takes whatever is there
+// (several frames when the writer is ahead), and frames are then handed out of the buffer
+// without a system call. Not thread-safe: one reader at a time.
+class FrameBuffer {
+ public:
+  // The next whole frame's body, valid until the next call; false when none is buffered.
+  bool Next(std::string* body);
+  // One read of what `fd` has (blocking if it has nothing); false at EOF or on an error.
+  bool Fill(int fd);
+
+ private:
+  std::string bytes_;
+  size_t start_ = 0;  // bytes_[0, start_) were handed out
+  char chunk_[16384];
+};
+
 }  // namespace cvx::js
 
 #endif  // CVX_FUNCTIONS_JS_PIPE_IO_H_

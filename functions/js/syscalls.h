@@ -55,6 +55,8 @@ class UdfSyscalls : public SyscallHandler {
   ~UdfSyscalls() override;
 
   absl::StatusOr<std::string> Syscall(std::string_view op, std::string_view args_json, bool sync) override;
+  // Every op but 1.0/runUdf (which runs a nested function, maybe on the same worker).
+  bool MayServeOnAnyThread(std::string_view op) const override { return op != "1.0/runUdf"; }
 
  private:
   struct Stream;

@@ -48,7 +48,9 @@ std::atomic<int64_t> next_rid{1};
 // There is no reader thread: a thread waiting for its call's next frame reads the pipe
 // itself when no other thread is reading ("leader/follower"), and hands frames for other
 // calls to their mailboxes. With one call in flight a round trip is then two wake-ups
-// (Node's and the caller's) instead of three. Synchronization is std::mutex and
+// (Node's and the caller's) instead of three. A syscall of another call whose thread is
+// waiting is served by the reader itself when the handler allows it, so with many calls
+// in flight a syscall costs no hand-over either. Synchronization is std::mutex and
 // std::condition_variable (pthreads) so ThreadSanitizer sees it; Debian's abseil is not
 // instrumented.
 // One call's mailbox on a worker.
@@ -56,6 +58,14 @@ struct WorkerCall {
   std::deque<json::object> inbox;  // guarded by the worker's mu_
   std::condition_variable cv;      // signalled when a frame arrives or it may read
   bool waiting = false;            // guarded by the worker's mu_
+  SyscallHandler* handler = nullptr;  // set before the call is registered
+  // Another thread is serving one of its syscalls (Worker::NextFrame); the call's own
+  // thread does not return until it is done. Guarded by the worker's mu_, as is the rest.
+  bool serving = false;
+  bool waits_for_serving = false;
+  // Written by the call's thread, or by the thread serving it while `serving`.
+  absl::Duration served;  // the engine's time on its syscalls
+  size_t syscalls = 0;
 };
 
 class Worker {
@@ -94,10 +104,10 @@ class Worker {
     CVX_RETURN_IF_ERROR(worker->Send(json::object{{"t", "init"}, {"dir", config.version_dir}, {"modules", modules},
                                                   {"env", env}, {"seed", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="},
                                                   {"nowMs", absl::ToUnixMillis(absl::Now())}}));
-    Call init;
-    worker->Register(0, &init);  // frames without an rid (ready, failed) come here
+    auto init = std::make_shared<Call>();
+    worker->Register(0, init);  // frames without an rid (ready, failed) come here
     json::object reply;
-    Next next = worker->NextFrame(0, &init, absl::Now() + config.start_timeout, &reply);
+    Next next = worker->NextFrame(init.get(), absl::Now() + config.start_timeout, /*plus_served=*/false, &reply);
     worker->Unregister(0);
     if (next != Next::kFrame) {
       return MakeError(absl::StatusCode::kUnavailable, "WorkerFailed",
@@ -125,6 +135,7 @@ class Worker {
     std::lock_guard<std::mutex> lock(mu_);
     if (!killed_ && !reaped_) ::kill(pid_, SIGKILL);
     killed_ = true;
+    gone_.store(true);
   }
 
   // Dead when killed, when a read saw the pipe close, or when the process has exited.
@@ -133,26 +144,31 @@ class Worker {
     Reap(/*wait=*/false);
     return dead_ || killed_;
   }
-  // For Pick: {stalled, calls in flight}, lower is better. Stalled: it has calls but has
-  // sent nothing for a while, so it is most likely running synchronous JavaScript, and a
-  // call sent to it would wait behind that.
+  // Known to be dead or killed, without a system call (a worker that exited while idle is
+  // found out when its invoke cannot be written).
+  bool gone() const { return gone_.load(std::memory_order_relaxed); }
+  // For Pick, without a lock: {stalled, calls in flight}, lower is better. Stalled: it has
+  // calls but has sent nothing for a while, so it is most likely running synchronous
+  // JavaScript, and a call sent to it would wait behind that.
   std::pair<bool, int> Load(absl::Time now) const {
-    std::lock_guard<std::mutex> lock(mu_);
-    bool stalled = !calls_.empty() && now - last_heard_ > absl::Milliseconds(10);
-    return {stalled, static_cast<int>(calls_.size())};
+    int calls = in_flight_.load(std::memory_order_relaxed);
+    absl::Time heard = absl::FromUnixNanos(last_heard_ns_.load(std::memory_order_relaxed));
+    return {calls > 0 && now - heard > absl::Milliseconds(10), calls};
   }
 
   // False when the worker is already dead (the call then fails at once).
-  bool Register(int64_t rid, Call* call) {
+  bool Register(int64_t rid, std::shared_ptr<Call> call) {
     std::lock_guard<std::mutex> lock(mu_);
     if (dead_ || killed_) return false;
-    if (calls_.empty()) last_heard_ = absl::Now();  // an idle worker starts the call at once
-    calls_[rid] = call;
+    if (calls_.empty()) Heard();  // an idle worker starts the call at once
+    calls_[rid] = std::move(call);
+    in_flight_.store(static_cast<int>(calls_.size()), std::memory_order_relaxed);
     return true;
   }
   void Unregister(int64_t rid) {
     std::lock_guard<std::mutex> lock(mu_);
     calls_.erase(rid);
+    in_flight_.store(static_cast<int>(calls_.size()), std::memory_order_relaxed);
   }
 
   absl::Status Send(const json::object& message) {
@@ -162,33 +178,74 @@ class Worker {
   // Its pipe is broken (it exited before anyone read its EOF): no call is given to it again.
   void MarkDead() {
     std::lock_guard<std::mutex> lock(mu_);
-    dead_ = true;
-    for (auto& [id, c] : calls_) c->cv.notify_one();
+    SetDead();
   }
   absl::Status SendSync(const json::object& message) {
     std::lock_guard<std::mutex> lock(sync_mu_);
     return WriteAll(sync_fd_, Frame(message));
   }
 
-  // The next frame for call `rid` (registered with `call`), reading the pipe when no other
-  // thread is.
-  Next NextFrame(int64_t rid, Call* call, absl::Time deadline, json::object* out) {
-    (void)rid;
+  // Serves one `sys` or `sync` frame with `handler` and writes the reply; adds to the
+  // call's counters. Non-OK when the reply cannot be written (the worker is gone).
+  absl::Status Serve(SyscallHandler& handler, json::object& frame, Call* call) {
+    bool sync = StringOf(frame, "t") == "sync";
+    absl::Time t0 = absl::Now();
+    absl::StatusOr<std::string> result = handler.Syscall(StringOf(frame, "op"), StringOf(frame, "args"), sync);
+    call->served += absl::Now() - t0;
+    ++call->syscalls;
+    json::object reply{{"t", "ret"}};
+    if (!sync) reply["sid"] = frame["sid"];
+    if (result.ok()) {
+      reply["ok"] = *result;
+    } else {
+      json::object err{{"message", std::string(result.status().message())}};
+      if (std::optional<Value> data = ConvexErrorData(result.status())) {
+        boost::system::error_code ec;
+        err["data"] = json::parse(ToConvexJson(*data), ec);
+      }
+      reply["err"] = err;
+    }
+    return sync ? SendSync(reply) : Send(reply);
+  }
+
+  // The next frame for `call`, reading the pipe when no other thread is. The deadline is
+  // `deadline`, plus the engine's time on the call's syscalls when `plus_served`.
+  Next NextFrame(Call* call, absl::Time deadline, bool plus_served, json::object* out) {
     std::unique_lock<std::mutex> lock(mu_);
+    // Calls to wake, notified with mu_ released (a thread woken while it is held would only
+    // block on it again).
+    Wakes wakes;
+    auto wake_all = [&] {
+      lock.unlock();
+      for (const std::shared_ptr<Call>& c : wakes) c->cv.notify_one();
+      wakes.clear();
+      lock.lock();
+    };
     for (;;) {
       if (!call->inbox.empty()) {
         *out = std::move(call->inbox.front());
         call->inbox.pop_front();
-        if (!reading_) PassTheReading();
-        return Next::kFrame;
+        if (!reading_) PassTheReading(&wakes);
+        break;
+      }
+      if (!wakes.empty()) {
+        wake_all();
+        continue;
+      }
+      if (call->serving) {  // its handler is in use: wait for it, whatever the time
+        call->waits_for_serving = true;
+        call->cv.wait(lock);
+        call->waits_for_serving = false;
+        continue;
       }
       if (dead_) return Next::kDead;
       absl::Time now = absl::Now();
-      if (now >= deadline) return Next::kTimeout;
+      absl::Time until = deadline + (plus_served ? call->served : absl::ZeroDuration());
+      if (now >= until) return Next::kTimeout;
       if (reading_) {
         // Woken only for this call: a frame for it, a death, or the reader's seat.
         call->waiting = true;
-        call->cv.wait_for(lock, absl::ToChronoNanoseconds(deadline - now));
+        call->cv.wait_for(lock, absl::ToChronoNanoseconds(until - now));
         call->waiting = false;
         continue;
       }
@@ -198,38 +255,66 @@ class Worker {
       bool spin = calls_.size() == 1;
       lock.unlock();
       json::object frame;
-      int got = ReadFrame(deadline, spin, &frame);  // 1 frame, 0 timeout, -1 closed
+      int got = ReadFrame(until, spin, &frame);  // 1 frame, 0 timeout, -1 closed
       lock.lock();
+      if (got < 0) SetDead();
+      if (got > 0) Route(lock, call, frame, &wakes);
       reading_ = false;
-      if (got < 0) {
-        dead_ = true;
-        for (auto& [id, c] : calls_) c->cv.notify_one();
-      } else if (got > 0) {
-        last_heard_ = absl::Now();
-        const json::value* r = frame.if_contains("rid");
-        int64_t target = r != nullptr && r->is_number() ? r->to_number<int64_t>() : 0;
-        auto it = calls_.find(target);
-        if (it != calls_.end()) {
-          it->second->inbox.push_back(std::move(frame));
-          if (it->second != call) it->second->cv.notify_one();
-        }
-      }
     }
+    lock.unlock();
+    for (const std::shared_ptr<Call>& c : wakes) c->cv.notify_one();
+    return Next::kFrame;
   }
 
  private:
   Worker(pid_t pid, int to_fd, int from_fd, int sync_fd)
       : pid_(pid), to_fd_(to_fd), from_fd_(from_fd), sync_fd_(sync_fd) {}
 
+  using Wakes = std::vector<std::shared_ptr<Call>>;
+
+  // Called by the reader with mu_ held: gives `frame` to its call, or serves it on this
+  // thread when it is a syscall of another call whose thread is waiting for it.
+  void Route(std::unique_lock<std::mutex>& lock, Call* self, json::object& frame, Wakes* wakes) {
+    Heard();
+    const json::value* r = frame.if_contains("rid");
+    int64_t target = r != nullptr && r->is_number() ? r->to_number<int64_t>() : 0;
+    auto it = calls_.find(target);
+    if (it == calls_.end()) return;
+    std::shared_ptr<Call> c = it->second;
+    if (c.get() != self && c->waiting && c->inbox.empty() && !c->serving && c->handler != nullptr) {
+      std::string type = StringOf(frame, "t");
+      if ((type == "sys" || type == "sync") && c->handler->MayServeOnAnyThread(StringOf(frame, "op"))) {
+        c->serving = true;
+        lock.unlock();
+        absl::Status written = Serve(*c->handler, frame, c.get());
+        lock.lock();
+        c->serving = false;
+        if (!written.ok()) SetDead();
+        else if (c->waits_for_serving) wakes->push_back(c);
+        return;
+      }
+    }
+    c->inbox.push_back(std::move(frame));
+    if (c.get() != self) wakes->push_back(std::move(c));
+  }
+
   // Called with mu_ held and nobody reading: wakes one waiting call, which will read.
-  void PassTheReading() {
+  void PassTheReading(Wakes* wakes) {
     for (auto& [id, c] : calls_) {
       if (c->waiting && c->inbox.empty()) {
-        c->cv.notify_one();
+        wakes->push_back(c);
         return;
       }
     }
   }
+
+  // Called with mu_ held.
+  void SetDead() {
+    dead_ = true;
+    gone_.store(true);
+    for (auto& [id, c] : calls_) c->cv.notify_one();
+  }
+  void Heard() { last_heard_ns_.store(absl::ToUnixNanos(absl::Now()), std::memory_order_relaxed); }
 
   // Called with mu_ held.
   void Reap(bool wait) {
@@ -242,14 +327,16 @@ class Worker {
     if (r == pid_ || (r < 0 && errno == ECHILD)) {
       reaped_ = true;
       dead_ = true;
+      gone_.store(true);
     }
   }
 
-  // Reads one frame, waiting for its first byte until `deadline`. 1: a frame; 0: timed out;
-  // -1: the pipe closed or the worker wrote garbage (treated as dead).
+  // Reads one frame, waiting for it until `deadline`. 1: a frame; 0: timed out; -1: the
+  // pipe closed or the worker wrote garbage (treated as dead).
   int ReadFrame(absl::Time deadline, bool spin, json::object* out) {
-    if (spin) SpinUntilReadable(from_fd_, absl::Microseconds(50));
-    for (;;) {
+    std::string body;
+    while (!buffer_.Next(&body)) {
+      if (spin) SpinUntilReadable(from_fd_, absl::Microseconds(50)), spin = false;
       int64_t wait_ms = std::max<int64_t>(0, absl::ToInt64Milliseconds(deadline - absl::Now()) + 1);
       pollfd p{from_fd_, POLLIN, 0};
       int ready = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(wait_ms, 1000)));
@@ -259,13 +346,8 @@ class Worker {
         if (absl::Now() >= deadline) return 0;
         continue;
       }
-      break;
+      if (!buffer_.Fill(from_fd_)) return -1;
     }
-    char header[4];
-    if (!ReadAll(from_fd_, header, 4)) return -1;
-    uint32_t size = FrameLength(header);
-    std::string body(size, '\0');
-    if (!ReadAll(from_fd_, body.data(), size)) return -1;
     boost::system::error_code ec;
     json::value v = json::parse(body, ec);
     if (ec || !v.is_object()) return -1;
@@ -277,13 +359,18 @@ class Worker {
   const int to_fd_, from_fd_, sync_fd_;
   // mu_ guards everything below and every registered Call's inbox.
   mutable std::mutex mu_;
-  std::map<int64_t, Call*> calls_;
-  absl::Time last_heard_;  // when it last sent a frame or, idle, was given a call
+  std::map<int64_t, std::shared_ptr<Call>> calls_;
+  FrameBuffer buffer_;  // used by the thread in the reader's seat
   bool reading_ = false;
   bool dead_ = false;
   bool killed_ = false;
   bool reaped_ = false;
   std::mutex write_mu_, sync_mu_;
+  // Read without mu_ (Pick): when it last sent a frame or, idle, was given a call; calls
+  // registered; dead or killed.
+  std::atomic<int64_t> last_heard_ns_{0};
+  std::atomic<int> in_flight_{0};
+  std::atomic<bool> gone_{false};
 };
 
 WorkerPool::WorkerPool(WorkerConfig config, int size) : config_(std::move(config)), size_(std::max(1, size)) {}
@@ -300,11 +387,11 @@ int WorkerPool::live_workers() const {
   return n;
 }
 
-absl::StatusOr<std::shared_ptr<Worker>> WorkerPool::Pick(int64_t rid, WorkerCall* call) {
+absl::StatusOr<std::shared_ptr<Worker>> WorkerPool::Pick(int64_t rid, std::shared_ptr<WorkerCall> call) {
   // Choosing and registering happen under one lock, so calls arriving together see each
   // other's load and spread over the pool.
   std::lock_guard<std::mutex> lock(mu_);
-  std::erase_if(workers_, [](const std::shared_ptr<Worker>& w) { return w->dead(); });
+  std::erase_if(workers_, [](const std::shared_ptr<Worker>& w) { return w->gone(); });
   std::shared_ptr<Worker> best;
   std::pair<bool, int> best_load;
   absl::Time now = absl::Now();
@@ -322,13 +409,15 @@ absl::StatusOr<std::shared_ptr<Worker>> WorkerPool::Pick(int64_t rid, WorkerCall
     workers_.push_back(*started);
     best = *started;
   }
-  if (!best->Register(rid, call)) return nullptr;  // it died just now
+  if (!best->Register(rid, std::move(call))) return nullptr;  // it died just now
   return best;
 }
 
 absl::StatusOr<InvokeOutcome> WorkerPool::Invoke(const InvokeRequest& request, SyscallHandler& handler) {
   int64_t rid = next_rid.fetch_add(1);
-  Worker::Call call;
+  auto shared_call = std::make_shared<Worker::Call>();
+  Worker::Call& call = *shared_call;
+  call.handler = &handler;
   InvokeOutcome outcome;
   auto died = [&] {
     outcome.ok = false;
@@ -341,7 +430,7 @@ absl::StatusOr<InvokeOutcome> WorkerPool::Invoke(const InvokeRequest& request, S
   // has not started, so it goes to another worker (a fresh one if need be).
   std::shared_ptr<Worker> worker;
   for (int attempt = 0;; ++attempt) {
-    CVX_ASSIGN_OR_RETURN(worker, Pick(rid, &call));
+    CVX_ASSIGN_OR_RETURN(worker, Pick(rid, shared_call));
     if (worker == nullptr) return died();
     absl::Status sent = worker->Send(json::object{{"t", "invoke"}, {"rid", rid}, {"udf", request.udf},
                                                   {"module", request.module}, {"fn", request.function},
@@ -361,10 +450,10 @@ absl::StatusOr<InvokeOutcome> WorkerPool::Invoke(const InvokeRequest& request, S
   // Queries and mutations get their limit in user time (the engine's time serving their
   // syscalls does not count); actions and HTTP actions in wall time, as in Convex.
   const bool user_time = request.udf == "query" || request.udf == "mutation";
-  absl::Duration served;
   for (;;) {
     json::object frame;
-    Worker::Next next = worker->NextFrame(rid, &call, start + request.user_time_limit + (user_time ? served : absl::ZeroDuration()), &frame);
+    Worker::Next next = worker->NextFrame(&call, start + request.user_time_limit, user_time, &frame);
+    outcome.syscalls = call.syscalls;
     if (next == Worker::Next::kDead) return died();
     if (next == Worker::Next::kTimeout) {
       worker->Kill();  // synchronous JS cannot be interrupted otherwise
@@ -400,25 +489,7 @@ absl::StatusOr<InvokeOutcome> WorkerPool::Invoke(const InvokeRequest& request, S
       continue;
     }
     if (type != "sys" && type != "sync") continue;
-    bool sync = type == "sync";
-    ++outcome.syscalls;
-    absl::Time t0 = absl::Now();
-    absl::StatusOr<std::string> result = handler.Syscall(StringOf(frame, "op"), StringOf(frame, "args"), sync);
-    served += absl::Now() - t0;
-    json::object reply{{"t", "ret"}};
-    if (!sync) reply["sid"] = frame["sid"];
-    if (result.ok()) {
-      reply["ok"] = *result;
-    } else {
-      json::object err{{"message", std::string(result.status().message())}};
-      if (std::optional<Value> data = ConvexErrorData(result.status())) {
-        boost::system::error_code ec;
-        err["data"] = json::parse(ToConvexJson(*data), ec);
-      }
-      reply["err"] = err;
-    }
-    absl::Status written = sync ? worker->SendSync(reply) : worker->Send(reply);
-    if (!written.ok()) return died();
+    if (!worker->Serve(handler, frame, &call).ok()) return died();
   }
 }
 

@@ -7,9 +7,10 @@
 //   fd 4  worker -> engine: ready, failed, sys, sync, done (one reader thread per worker)
 //   fd 5  engine -> worker: the reply to a `sync` frame
 //
-// A call is an rid. Invoke() sends `invoke`, then serves that call's syscalls on the
-// calling thread (which owns the call's transaction) until `done`. A reader thread routes
-// frames by rid into each call's mailbox and never blocks on the engine.
+// A call is an rid. Invoke() sends `invoke`, then serves that call's syscalls until `done`.
+// There is no reader thread: a waiting thread reads the pipe when nobody else is, routes
+// frames by rid into each call's mailbox, and serves itself a syscall of another waiting
+// call when the handler allows it (SyscallHandler::MayServeOnAnyThread).
 //
 // Faults: a call past its user-time limit (wall time minus the time the engine spent
 // serving its syscalls) kills its worker and fails with Convex's "Function execution
@@ -84,6 +85,13 @@ class SyscallHandler {
   // an error becomes an Error the JS can catch (a ConvexError keeps its data).
   virtual absl::StatusOr<std::string> Syscall(std::string_view op, std::string_view args_json,
                                               bool sync) = 0;
+  // True when serving `op` never waits for another JavaScript call (it runs no function), so
+  // whichever engine thread reads the frame may serve it while the calling thread waits
+  // (saving a hand-over between threads). Calls to Syscall are never concurrent either way.
+  virtual bool MayServeOnAnyThread(std::string_view op) const {
+    (void)op;
+    return false;
+  }
 };
 
 class Worker;
@@ -108,7 +116,7 @@ class WorkerPool {
  private:
   // The least loaded live worker (starting one while the pool is not full and every worker
   // is busy), with `call` registered on it as `rid`; nullptr when it died meanwhile.
-  absl::StatusOr<std::shared_ptr<Worker>> Pick(int64_t rid, WorkerCall* call);
+  absl::StatusOr<std::shared_ptr<Worker>> Pick(int64_t rid, std::shared_ptr<WorkerCall> call);
 
   WorkerConfig config_;
   int size_;

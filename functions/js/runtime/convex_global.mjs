@@ -7,7 +7,7 @@
 // at a time as the library asks, so a query costs one round trip per batch, not per row.
 
 import { current } from "./call_context.mjs";
-import { readFrameSync, writeFrame } from "./frames.mjs";
+import { queueFrame, readFrameSync, writeFrame } from "./frames.mjs";
 import { importTimeError } from "./import_phase.mjs";
 
 const TO_ENGINE = 4;
@@ -42,7 +42,7 @@ function asyncCall(op, args) {
   const sid = nextSid++;
   return new Promise((resolve, reject) => {
     pending.set(sid, { resolve, reject });
-    writeFrame(TO_ENGINE, { t: "sys", rid: c.rid, sid, op, args });
+    queueFrame(TO_ENGINE, { t: "sys", rid: c.rid, sid, op, args });
   });
 }
 

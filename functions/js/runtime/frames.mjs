@@ -16,36 +16,73 @@ export function encode(message) {
   return frame;
 }
 
-/** Splits a byte stream into frames; calls `onFrame` with each parsed object. */
+/**
+ * Splits a byte stream into frames; calls `onFrame` with each parsed object. A chunk may be
+ * a buffer its owner reuses (net.Socket's `onread`): what is left of it is copied.
+ */
 export class FrameReader {
   constructor(onFrame) {
     this.onFrame = onFrame;
-    this.buffer = Buffer.alloc(0);
+    this.rest = null;  // a frame's first bytes, copied
   }
 
   push(chunk) {
-    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
-    while (this.buffer.length >= 4) {
-      const length = this.buffer.readUInt32LE(0);
-      if (this.buffer.length < 4 + length) break;
-      const body = this.buffer.subarray(4, 4 + length).toString("utf8");
-      this.buffer = this.buffer.subarray(4 + length);
+    const buffer = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
+    this.rest = null;
+    let offset = 0;
+    while (buffer.length - offset >= 4) {
+      const length = buffer.readUInt32LE(offset);
+      if (buffer.length - offset - 4 < length) break;
+      const body = buffer.toString("utf8", offset + 4, offset + 4 + length);
+      offset += 4 + length;
       this.onFrame(JSON.parse(body));
     }
+    if (offset < buffer.length) this.rest = Buffer.from(buffer.subarray(offset));
   }
 }
 
-/** Writes a whole frame to `fd`, blocking (the engine drains it on its own thread). */
-export function writeFrame(fd, message) {
-  const frame = encode(message);
+function writeAll(fd, bytes) {
   let offset = 0;
-  while (offset < frame.length) {
+  while (offset < bytes.length) {
     try {
-      offset += fs.writeSync(fd, frame, offset, frame.length - offset);
+      offset += fs.writeSync(fd, bytes, offset, bytes.length - offset);
     } catch (error) {
       if (error.code !== "EAGAIN") throw error;
     }
   }
+}
+
+/** @type {Map<number, Buffer[]>} frames waiting for the end of this turn, by fd */
+const queued = new Map();
+
+function flush(fd) {
+  const frames = queued.get(fd);
+  if (!frames) return;
+  queued.delete(fd);
+  writeAll(fd, frames.length === 1 ? frames[0] : Buffer.concat(frames));
+}
+
+/**
+ * Sends a frame once the current turn's promise jobs have run (process.nextTick), together
+ * with every other frame queued in that turn: calls that resume together send their
+ * syscalls and results in one write, which the engine takes in one read.
+ */
+export function queueFrame(fd, message) {
+  let frames = queued.get(fd);
+  if (!frames) {
+    frames = [];
+    queued.set(fd, frames);
+    process.nextTick(flush, fd);
+  }
+  frames.push(encode(message));
+}
+
+/** Writes a frame now, after any queued ones, blocking (the engine drains the pipe). */
+export function writeFrame(fd, message) {
+  const frames = queued.get(fd) ?? [];
+  queued.delete(fd);
+  frames.push(encode(message));
+  writeAll(fd, frames.length === 1 ? frames[0] : Buffer.concat(frames));
 }
 
 function readFully(fd, length) {

@@ -17,11 +17,12 @@ import { pathToFileURL } from "node:url";
 import { calls, installGlobals, newCall } from "./call_context.mjs";
 import { deliver, forgetCall, installConvexGlobal } from "./convex_global.mjs";
 import { uncaughtText, describeError } from "./errors.mjs";
-import { FrameReader, writeFrame } from "./frames.mjs";
+import { FrameReader, queueFrame, writeFrame } from "./frames.mjs";
 import { installImportPhase } from "./import_phase.mjs";
 import { seedWords } from "./rng.mjs";
 import { FrameMapper } from "./source_maps.mjs";
 
+const FROM_ENGINE = 3;
 const TO_ENGINE = 4;
 const namespaces = new Map();
 let mapper = null;
@@ -90,15 +91,15 @@ async function runHttpAction(namespace, req, rid) {
     pending ??= reader.read();
     const step = streaming || !req.stream ? await pending : await settledNow(pending);
     if (step === NOT_YET) {
-      writeFrame(TO_ENGINE, { t: "head", rid, ...head });
-      for (const c of chunks.splice(0)) writeFrame(TO_ENGINE, { t: "chunk", rid, data: c.toString("base64") });
+      queueFrame(TO_ENGINE, { t: "head", rid, ...head });
+      for (const c of chunks.splice(0)) queueFrame(TO_ENGINE, { t: "chunk", rid, data: c.toString("base64") });
       streaming = true;
       continue;
     }
     pending = null;
     if (step.done) break;
     const bytes = Buffer.from(step.value);
-    if (streaming) writeFrame(TO_ENGINE, { t: "chunk", rid, data: bytes.toString("base64") });
+    if (streaming) queueFrame(TO_ENGINE, { t: "chunk", rid, data: bytes.toString("base64") });
     else chunks.push(bytes);
   }
   if (streaming) return JSON.stringify({ streamed: true });
@@ -134,7 +135,7 @@ async function invoke(frame) {
       result = { err: failure(error) };
     }
     forgetCall(frame.rid);
-    writeFrame(TO_ENGINE, { t: "done", rid: frame.rid, logs: call.logs, ...result });
+    queueFrame(TO_ENGINE, { t: "done", rid: frame.rid, logs: call.logs, ...result });
   });
 }
 
@@ -147,9 +148,12 @@ function main() {
     else if (frame.t === "ret") deliver(frame);
   });
   // A libuv pipe handle (epoll), not fs.createReadStream (whose reads hop through the
-  // thread pool): one wake-up per frame.
-  const input = new net.Socket({ fd: 3, readable: true, writable: false });
-  input.on("data", (chunk) => reader.push(chunk));
+  // thread pool): one wake-up per read. `onread` reads into one reused buffer, bypassing
+  // the stream machinery.
+  const input = new net.Socket({
+    fd: 3, readable: true, writable: false,
+    onread: { buffer: Buffer.allocUnsafe(65536), callback: (n, buffer) => reader.push(buffer.subarray(0, n)) },
+  });
   input.on("end", () => process.exit(0));
   input.on("error", () => process.exit(0));
 }

@@ -14,6 +14,20 @@ test("frames survive any chunking", () => {
   }
 });
 
+test("frames survive a reader that reuses its buffer (net.Socket onread)", () => {
+  const messages = [{ t: "a", s: "x".repeat(300) }, { t: "b" }, { t: "c", n: [1, 2, 3] }];
+  const bytes = Buffer.concat(messages.map(encode));
+  const reused = Buffer.alloc(7);
+  const got = [];
+  const reader = new FrameReader((m) => got.push(m));
+  for (let i = 0; i < bytes.length; i += reused.length) {
+    const n = bytes.copy(reused, 0, i, i + reused.length);
+    reader.push(reused.subarray(0, n));
+    reused.fill(0xff);  // the owner writes over it before the next read
+  }
+  assert.deepEqual(got, messages);
+});
+
 test("queries and mutations see a frozen clock and seeded randomness; actions the real ones", async () => {
   installGlobals();
   const seed = Buffer.alloc(32, 3).toString("base64");
