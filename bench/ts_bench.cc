@@ -42,8 +42,10 @@ std::string g_bench_push, g_example_push, g_binary;
 // --direct-only S: only the Runner-direct TS cells, each for S seconds (for profiling the
 // worker path with perf; not part of make bench).
 double g_direct_only = 0;
-// --only NAME: only the HTTP cells of that case (echo, load or store), for profiling.
+// --only NAME [--conns N]: only the HTTP cells of that case (echo, load or store), and of
+// that many connections, for profiling.
 std::string g_only;
+int g_conns = 0;  // --conns N: only that many connections (with --only)
 
 std::string TempDir(const char* name) {
   std::string dir = (std::filesystem::temp_directory_path() / (std::string(name) + "-XXXXXX")).string();
@@ -273,6 +275,7 @@ void Run() {
   for (const Case& c : cases) {
     if (!g_only.empty() && c.name.rfind(g_only, 0) != 0) continue;
     for (int conns : {1, 32}) {
+      if (g_conns != 0 && conns != g_conns) continue;
       auto [cpp, ts] = LoadInterleaved(server.api_port(), conns, c.endpoint, body(c.cpp, c.args), body(c.ts, c.args));
       std::printf("| %s | %d | %s | %s / %s | %s | %s / %s | %.2fx | %.0f%% |\n", c.name.c_str(), conns,
                   Fmt(cpp.ops_per_sec).c_str(), Fmt(cpp.p50_us).c_str(), Fmt(cpp.p99_us).c_str(),
@@ -333,6 +336,7 @@ int main(int argc, char** argv) {
     else if (a == "--binary") cvx::g_binary = argv[++i];
     else if (a == "--direct-only") cvx::g_direct_only = std::stod(argv[++i]);
     else if (a == "--only") cvx::g_only = argv[++i];
+    else if (a == "--conns") cvx::g_conns = std::stoi(argv[++i]);
   }
   if (cvx::g_bench_push.empty() || cvx::g_example_push.empty() || cvx::g_binary.empty()) {
     std::fprintf(stderr, "usage: ts_bench --bench-push FILE --example-push FILE --binary convexlite\n");
