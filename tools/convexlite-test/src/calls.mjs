@@ -60,7 +60,7 @@ export async function drive(session, reply, tx = null) {
 async function run(session, invoke) {
   const fn = session.lookup(invoke.module, invoke.fn);
   try {
-    if (invoke.udf === "query" || invoke.udf === "mutation") guardFetch();
+    if (invoke.udf === "query" || invoke.udf === "mutation") guardGlobals();
     const ok = await store.run({ rid: invoke.rid, session, udf: invoke.udf }, () => {
       if (invoke.udf === "query") return fn.invokeQuery(invoke.args);
       if (invoke.udf === "mutation") return fn.invokeMutation(invoke.args);
@@ -101,27 +101,42 @@ async function runHttpAction(router, invoke) {
 
 const GUARDED = Symbol.for("convexlite-test.guarded");
 
+const inQueryOrMutation = () => {
+  const running = store.getStore();
+  return running !== undefined && (running.udf === "query" || running.udf === "mutation");
+};
+const refused = (what) =>
+  new Error(`Can't use ${what} in queries and mutations. Please consider using an action. ` +
+            "See https://docs.convex.dev/functions/actions for more details.");
+
 /**
- * Queries and mutations cannot fetch, as on Convex. The guard wraps whatever fetch is
- * installed when one runs, a test's vi.stubGlobal("fetch", ...) included, so actions still
- * get the stub.
+ * Queries and mutations cannot fetch or set timers, as on Convex. Each guard wraps whatever
+ * is installed when one runs (a test's vi.stubGlobal("fetch", ...) or vi.useFakeTimers()
+ * included), so actions and the test itself still get the stub or the fake.
  */
-function guardFetch() {
-  const current = globalThis.fetch;
-  if (typeof current !== "function" || current[GUARDED]) return;
-  const guarded = function fetch(...args) {
-    const running = store.getStore();
-    if (running && (running.udf === "query" || running.udf === "mutation")) {
-      return Promise.reject(new Error(
-        "Can't use fetch() in queries and mutations. Please consider using an action. " +
-          "See https://docs.convex.dev/functions/actions for more details.",
-      ));
-    }
+function guardGlobals() {
+  guard("fetch", (current) => function fetch(...args) {
+    if (inQueryOrMutation()) return Promise.reject(refused("fetch()"));
     return current.apply(this, args);
-  };
-  guarded[GUARDED] = true;
-  globalThis.fetch = guarded;
+  });
+  for (const name of ["setTimeout", "setInterval"]) {
+    guard(name, (current) => function (...args) {
+      if (inQueryOrMutation()) throw refused(name);
+      return current.apply(this, args);
+    });
+  }
 }
+
+function guard(name, wrap) {
+  const current = globalThis[name];
+  if (typeof current !== "function" || current[GUARDED]) return;
+  const guarded = wrap(current);
+  guarded[GUARDED] = true;
+  globalThis[name] = guarded;
+}
+
+/** Runs `fn` outside any call, so the package's own timers are not refused. */
+export const outsideCalls = (fn) => store.exit(fn);
 
 /** An Error for an engine `err` (a ConvexError's data becomes Convex JSON for the library). */
 function engineError(err) {

@@ -8,7 +8,7 @@
 // With CONVEXLITE_TEST_URL set, the same surface calls a running deployment instead
 // (remote.mjs).
 
-import { drive, installConvexGlobal, realTurn } from "./calls.mjs";
+import { drive, installConvexGlobal, outsideCalls, realTurn } from "./calls.mjs";
 import { engine } from "./channel.mjs";
 import { convexLibrary } from "./convex_library.mjs";
 import { analyze, indexModules } from "./modules.mjs";
@@ -228,13 +228,13 @@ class Deployment {
   /** A call scheduled job `id` for `ts` (seconds): a timer (fake ones too) runs it then. */
   scheduled(id, ts) {
     this.timers.add(id);
-    setTimeout(() => {
+    outsideCalls(() => setTimeout(() => {
       this.timers.delete(id);
       const job = this.#request({ t: "job", id }, undefined).catch((error) =>
         console.error(`Error when running scheduled function ${id}`, error));
       this.inFlight.add(job);
       job.finally(() => this.inFlight.delete(job));
-    }, Math.max(0, ts * 1000 - Date.now()));
+    }, Math.max(0, ts * 1000 - Date.now())));
   }
 
   async finishInProgress() {

@@ -93,6 +93,18 @@ test("fetch is refused in a mutation, stubbed or not, as on Convex", async () =>
   expect(await t.action(api.scheduling.fetchInAction, {})).toBe("stubbed");
 });
 
+test("timers are refused in a mutation, fake or real, as on Convex; actions get them", async () => {
+  const t = convexTest(schema, modules);
+  await expect(t.mutation(api.scheduling.timerInMutation, {})).rejects.toThrow(/Can't use setTimeout in queries and mutations/);
+  expect(await t.action(api.scheduling.timerInAction, {})).toBe("waited");
+  vi.useFakeTimers();
+  await expect(t.mutation(api.scheduling.timerInMutation, {})).rejects.toThrow(/Can't use setTimeout in queries and mutations/);
+  const waited = t.action(api.scheduling.timerInAction, {});
+  await vi.advanceTimersByTimeAsync(10);
+  expect(await waited).toBe("waited");
+  vi.useRealTimers();
+});
+
 test("scheduled functions under fake timers", async () => {
   vi.useFakeTimers();
   const t = convexTest(schema, modules);

@@ -62,3 +62,19 @@ export const fetchInMutation = mutation({
   args: {},
   handler: async () => (await fetch("https://example.test/")).text(),
 });
+
+export const timerInMutation = mutation({
+  args: {},
+  handler: async () => {
+    setTimeout(() => {}, 10);
+    return "set";
+  },
+});
+
+export const timerInAction = action({
+  args: {},
+  handler: async () => {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    return "waited";
+  },
+});
