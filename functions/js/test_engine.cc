@@ -350,6 +350,9 @@ class RemoteInvoker : public JsInvoker {
 
 // One `open`: an in-memory database and a Runner over the compiled App.
 struct Deployment {
+  // The test process's clock as its last call started (declared first: the Database and
+  // the Runner read it until they are gone).
+  std::unique_ptr<FakeClock> clock;
   std::unique_ptr<Database> db;
   std::unique_ptr<Runner> runner;
   std::unique_ptr<JobExecutor> jobs;
@@ -477,14 +480,17 @@ class Engine {
       std::lock_guard<std::mutex> lock(mu_);
       id = next_db_++;
     }
+    deployment->clock = std::make_unique<FakeClock>(SystemClock()->NowNanos());
     DatabaseOptions options;
     options.path = absl::StrCat("/convexlite-test/", id);
     options.durability = Durability::kMemory;
+    options.clock = deployment->clock.get();
     absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(options);
     if (!db.ok()) return fail(db.status());
     deployment->db = *std::move(db);
     if (absl::Status s = ApplySchema(*deployment->db, app->schema()); !s.ok()) return fail(s);
     RunnerOptions runner_options;
+    runner_options.clock = deployment->clock.get();
     runner_options.occ_wait = [this](absl::Duration) { invoker_->Backoff(); };
     if (absl::Status s = ReadLimits(frame.if_contains("limits"), &runner_options.limits); !s.ok()) return fail(s);
     deployment->runner = std::make_unique<Runner>(app, deployment->db.get(), std::move(runner_options));
@@ -512,6 +518,10 @@ class Engine {
       if (it != deployments_.end()) deployment = it->second;
     }
     if (deployment == nullptr) return fail("test engine: this convexTest() instance is closed");
+    if (const json::value* now = frame.if_contains("now"); now != nullptr && now->is_number()) {
+      double ms = now->to_number<double>();
+      if (ms > 0 && ms < 1e15) deployment->clock->SetNanos(static_cast<uint64_t>(ms * 1e6));
+    }
     if (kind == "job") {
       absl::StatusOr<bool> ran = deployment->jobs->RunJob(StringOf(frame, "id"));
       if (!ran.ok()) return fail(std::string(ran.status().message()));

@@ -15,10 +15,10 @@
 //   request                                          reply
 //   {t:"open", analysis, schema, limits?}            {t:"opened", db} | {t:"error", message}
 //   {t:"close", db}                                  {t:"closed"}
-//   {t:"call", db, path, args, identity, udf?}       invoke | result
-//   {t:"run", db, id, identity}                      invoke | result   (t.run: JS `id` as a mutation)
-//   {t:"job", db, id}                                invoke | result   (ok "true": the job ran)
-//   {t:"fetch", db, method, url, path, headers, identity}   invoke | result (ok: the response)
+//   {t:"call", db, path, args, identity, udf?, now?} invoke | result
+//   {t:"run", db, id, identity, now?}                invoke | result   (t.run: JS `id` as a mutation)
+//   {t:"job", db, id, now?}                          invoke | result   (ok "true": the job ran)
+//   {t:"fetch", db, method, url, path, headers, identity, now?}   invoke | result (ok: the response)
 //   {t:"sys", rid, op, args, sync, prefetch?}        {t:"ret", ok, first?} | {t:"ret", err} | invoke
 //   {t:"done", rid, ok} | {t:"done", rid, err}       invoke | ret | result
 //
@@ -43,6 +43,11 @@
 // to `done`), ctx.runQuery/runMutation in a mutation and an action's runQuery & co are
 // nested invokes (the reply to that `sys`); their `done` is answered with the syscall's
 // `ret`. Calls interleave: each runs on its own engine thread, with its own transaction.
+//
+// `now` is the test process's Date.now() (ms) as a call starts: each deployment's clock
+// (commit timestamps, `_creationTime`, a scheduled job's time) is set to it, so vitest's
+// fake timers move them as they move the test's Date. Commit timestamps stay increasing
+// when it goes back.
 //
 // Each `open` is a fresh deployment in an in-memory Database; nothing touches the disk.
 // `limits` overrides Convex's transaction limits (convex-test's transactionLimits names).

@@ -173,6 +173,7 @@ class Deployment {
     installConvexGlobal();
     const { values } = this.library;
     request.db = this.db;
+    request.now = Date.now();  // the engine's clock follows the test's (fake timers too)
     request.identity = identity ? JSON.stringify(values.convexToJson(identity)) : null;
     let reply = this.exchange(request);
     if (onInvoke && reply.t === "invoke") onInvoke(reply);

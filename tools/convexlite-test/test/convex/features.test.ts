@@ -105,6 +105,22 @@ test("timers are refused in a mutation, fake or real, as on Convex; actions get 
   vi.useRealTimers();
 });
 
+test("_creationTime and scheduled times follow the test's clock, fake timers too", async () => {
+  vi.useFakeTimers();
+  vi.setSystemTime(new Date("2031-05-06T07:08:09Z"));
+  const t = convexTest(schema, modules);
+  const doc = await t.run(async (ctx) => ctx.db.get(await ctx.db.insert("tasks", { text: "a" })));
+  expect(doc!._creationTime).toBeGreaterThanOrEqual(Date.parse("2031-05-06T07:08:09Z"));
+  expect(doc!._creationTime).toBeLessThan(Date.parse("2031-05-06T07:08:10Z"));
+  await t.mutation(api.scheduling.mutationSchedulingAction, { delayMs: 60_000 });
+  const [job] = await t.run((ctx) => ctx.db.system.query("_scheduled_functions").collect());
+  expect(job.scheduledTime).toBe(Date.parse("2031-05-06T07:09:09Z"));
+  vi.setSystemTime(new Date("2031-05-06T08:00:00Z"));
+  const later = await t.run(async (ctx) => ctx.db.get(await ctx.db.insert("tasks", { text: "b" })));
+  expect(later!._creationTime).toBeGreaterThanOrEqual(Date.parse("2031-05-06T08:00:00Z"));
+  vi.useRealTimers();
+});
+
 test("scheduled functions under fake timers", async () => {
   vi.useFakeTimers();
   const t = convexTest(schema, modules);
