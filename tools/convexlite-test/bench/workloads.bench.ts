@@ -17,7 +17,8 @@ const packages = [
 function report(name: string, pkg: string, samples: number[], wallMs: number, calls = samples.length) {
   const sorted = [...samples].sort((a, b) => a - b);
   const p = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-  console.log(JSON.stringify({ bench: name, pkg, calls, p50_ms: p(0.5), p99_ms: p(0.99), per_s: (calls / wallMs) * 1000 }));
+  const mean = samples.reduce((a, b) => a + b, 0) / Math.max(1, samples.length);
+  console.log(JSON.stringify({ bench: name, pkg, calls, p50_ms: p(0.5), p90_ms: p(0.9), p99_ms: p(0.99), mean_ms: mean, per_s: (calls / wallMs) * 1000 }));
 }
 
 async function timed(n: number, body: (i: number) => Promise<unknown>) {
