@@ -4,7 +4,7 @@
 // the frames between them and the engine (docs/design/typescript-apps.md, "Runtime"):
 //
 //   fd 3  engine -> worker: init, invoke, ret          (written under a mutex)
-//   fd 4  worker -> engine: ready, failed, sys, sync, done (one reader thread per worker)
+//   fd 4  worker -> engine: ready, failed, sys, sync, done, head, chunk (read by one engine thread at a time)
 //   fd 5  engine -> worker: the reply to a `sync` frame
 //
 // A call is an rid. Invoke() sends `invoke`, then serves that call's syscalls until `done`.
