@@ -9,8 +9,18 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "engine/value/json.h"
 
 namespace cvx::js {
+
+boost::json::object ErrorJson(std::string_view message, const std::optional<Value>& data) {
+  boost::json::object err{{"message", std::string(message)}};
+  if (data) {
+    boost::system::error_code ec;
+    err["data"] = boost::json::parse(ToConvexJson(*data), ec);
+  }
+  return err;
+}
 
 std::string EncodeFrame(std::string_view body) {
   std::string frame(4, '\0');

@@ -11,13 +11,20 @@
 #define CVX_FUNCTIONS_JS_PIPE_IO_H_
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "boost/json.hpp"
+#include "engine/value/value.h"
 
 namespace cvx::js {
+
+// The `err` member of a reply frame on either wire: {message, data?}, where `data` (a
+// ConvexError's value) is Convex JSON parsed into the frame, not text.
+boost::json::object ErrorJson(std::string_view message, const std::optional<Value>& data);
 
 // `body` with its length prefix.
 std::string EncodeFrame(std::string_view body);

@@ -168,15 +168,6 @@ class Channel {
   Mailbox idle_;
 };
 
-json::object ErrorJson(std::string_view message, const std::optional<Value>& data) {
-  json::object err{{"message", std::string(message)}};
-  if (data) {
-    boost::system::error_code ec;
-    err["data"] = json::parse(ToConvexJson(*data), ec);
-  }
-  return err;
-}
-
 // What the thread running a call knows: its mailbox, and the last JS error reported to it
 // (so an error that is that JS error, unchanged, names the rid that threw it).
 struct ThreadState {

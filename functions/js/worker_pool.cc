@@ -17,7 +17,6 @@
 #include "boost/json.hpp"
 #include "engine/base/error.h"
 #include "engine/base/status_macros.h"
-#include "engine/value/json.h"
 #include "functions/errors.h"
 #include "functions/js/pipe_io.h"
 
@@ -198,12 +197,7 @@ class Worker {
     if (result.ok()) {
       reply["ok"] = *result;
     } else {
-      json::object err{{"message", std::string(result.status().message())}};
-      if (std::optional<Value> data = ConvexErrorData(result.status())) {
-        boost::system::error_code ec;
-        err["data"] = json::parse(ToConvexJson(*data), ec);
-      }
-      reply["err"] = err;
+      reply["err"] = ErrorJson(std::string(result.status().message()), ConvexErrorData(result.status()));
     }
     return sync ? SendSync(reply) : Send(reply);
   }
@@ -215,12 +209,6 @@ class Worker {
     // Calls to wake, notified with mu_ released (a thread woken while it is held would only
     // block on it again).
     Wakes wakes;
-    auto wake_all = [&] {
-      lock.unlock();
-      for (const std::shared_ptr<Call>& c : wakes) c->cv.notify_one();
-      wakes.clear();
-      lock.lock();
-    };
     for (;;) {
       if (!call->inbox.empty()) {
         *out = std::move(call->inbox.front());
@@ -229,7 +217,9 @@ class Worker {
         break;
       }
       if (!wakes.empty()) {
-        wake_all();
+        lock.unlock();
+        Notify(&wakes);
+        lock.lock();
         continue;
       }
       if (call->serving) {  // its handler is in use: wait for it, whatever the time
@@ -262,7 +252,7 @@ class Worker {
       reading_ = false;
     }
     lock.unlock();
-    for (const std::shared_ptr<Call>& c : wakes) c->cv.notify_one();
+    Notify(&wakes);
     return Next::kFrame;
   }
 
@@ -271,6 +261,10 @@ class Worker {
       : pid_(pid), to_fd_(to_fd), from_fd_(from_fd), sync_fd_(sync_fd) {}
 
   using Wakes = std::vector<std::shared_ptr<Call>>;
+  static void Notify(Wakes* wakes) {
+    for (const std::shared_ptr<Call>& c : *wakes) c->cv.notify_one();
+    wakes->clear();
+  }
 
   // Called by the reader with mu_ held: gives `frame` to its call, or serves it on this
   // thread when it is a syscall of another call whose thread is waiting for it.

@@ -79,10 +79,10 @@ export function queueFrame(fd, message) {
 
 /** Writes a frame now, after any queued ones, blocking (the engine drains the pipe). */
 export function writeFrame(fd, message) {
-  const frames = queued.get(fd) ?? [];
-  queued.delete(fd);
+  let frames = queued.get(fd);
+  if (!frames) queued.set(fd, (frames = []));
   frames.push(encode(message));
-  writeAll(fd, frames.length === 1 ? frames[0] : Buffer.concat(frames));
+  flush(fd);
 }
 
 function readFully(fd, length) {
