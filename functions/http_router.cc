@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <future>
 
 #include "absl/strings/match.h"
 #include "engine/base/status_macros.h"
@@ -21,31 +22,50 @@ void Fail(const std::string& what) {
 
 }  // namespace
 
-void HttpRouter::Route(std::string method, std::string path, HttpActionHandler handler) {
+absl::StatusOr<std::string> HttpRequestBodyStream::Next() {
+  std::promise<absl::StatusOr<std::string>> piece;
+  std::future<absl::StatusOr<std::string>> read = piece.get_future();
+  ReadAsync([&piece](absl::StatusOr<std::string> result) { piece.set_value(std::move(result)); });
+  return read.get();
+}
+
+absl::StatusOr<std::string> ReadWholeBody(HttpRequestBodyStream& stream) {
+  std::string body;
+  for (;;) {
+    CVX_ASSIGN_OR_RETURN(std::string piece, stream.Next());
+    if (piece.empty()) return body;
+    body += piece;
+  }
+}
+
+void HttpRouter::Route(std::string method, std::string path, HttpActionHandler handler,
+                       bool reads_body_stream) {
   if (!ValidMethod(method)) Fail("method " + method);
   if (path.empty() || path[0] != '/' || absl::StartsWith(path, "/.files")) Fail("path " + path);
-  if (!exact_.emplace(std::make_pair(method, path), std::move(handler)).second) {
+  if (!exact_.emplace(std::make_pair(method, path), Target{std::move(handler), reads_body_stream})
+           .second) {
     Fail("duplicate " + method + " " + path);
   }
 }
 
 void HttpRouter::RoutePrefix(std::string method, std::string path_prefix,
-                             HttpActionHandler handler) {
+                             HttpActionHandler handler, bool reads_body_stream) {
   if (!ValidMethod(method)) Fail("method " + method);
   if (path_prefix.size() < 1 || path_prefix.front() != '/' || path_prefix.back() != '/') {
     Fail("pathPrefix must start and end with '/': " + path_prefix);
   }
-  prefixes_.emplace_back(std::move(method), std::move(path_prefix), std::move(handler));
+  prefixes_.emplace_back(std::move(method), std::move(path_prefix),
+                         Target{std::move(handler), reads_body_stream});
 }
 
-const HttpActionHandler* HttpRouter::Lookup(std::string_view method, std::string_view path) const {
+const HttpRouter::Target* HttpRouter::Lookup(std::string_view method, std::string_view path) const {
   std::string m(method == "HEAD" ? "GET" : method);
   if (auto it = exact_.find({m, std::string(path)}); it != exact_.end()) return &it->second;
-  const HttpActionHandler* best = nullptr;
+  const Target* best = nullptr;
   size_t best_len = 0;
-  for (const auto& [pm, prefix, handler] : prefixes_) {
+  for (const auto& [pm, prefix, target] : prefixes_) {
     if (pm == m && absl::StartsWith(AV(path), prefix) && prefix.size() > best_len) {
-      best = &handler;
+      best = &target;
       best_len = prefix.size();
     }
   }

@@ -290,24 +290,45 @@ absl::StatusOr<FunctionResult> Runner::RunAction(const App& app, const Registere
 
 HttpActionResponse Runner::RunHttpAction(const HttpActionRequest& request,
                                          const std::optional<UserIdentity>& identity) {
-  auto json_error = [](int status, const std::string& code) {
+  auto json_error = [](int status, const std::string& code, std::string_view message = {}) {
     HttpActionResponse r;
     r.status = status;
     r.headers["content-type"] = "application/json";
-    std::string body;
-    AppendJsonString(code, &body);
-    r.body = absl::StrCat("{\"code\":", body, "}");
+    r.body = "{\"code\":";
+    AppendJsonString(code, &r.body);
+    if (!message.empty()) {
+      r.body += ",\"message\":";
+      AppendJsonString(message, &r.body);
+    }
+    r.body += "}";
     return r;
   };
   std::shared_ptr<const App> app = this->app();
-  const HttpActionHandler* handler = app->http().Lookup(request.method, request.path);
-  if (handler == nullptr) {
+  const HttpRouter::Target* target = app->http().Lookup(request.method, request.path);
+  if (target == nullptr) {
     HttpActionResponse r;
     r.status = 404;
     r.headers["content-type"] = "text/plain";
     r.body = absl::StrCat("No HttpAction routed for ", request.path);
     return r;
   }
+  // A handler that does not read the body as it comes gets it whole.
+  std::optional<HttpActionRequest> whole;
+  if (request.body_stream != nullptr && !target->reads_body_stream) {
+    absl::StatusOr<std::string> body = ReadWholeBody(*request.body_stream);
+    if (!body.ok()) {
+      const absl::StatusCode code = body.status().code();
+      return json_error(code == absl::StatusCode::kResourceExhausted  ? 413
+                        : code == absl::StatusCode::kDeadlineExceeded ? 408
+                                                                       : 400,
+                        ErrorTag(body.status()), std::string(body.status().message()));
+    }
+    whole = request;
+    whole->body = *std::move(body);
+    whole->body_stream = nullptr;
+  }
+  const HttpActionRequest& req = whole ? *whole : request;
+  const HttpActionHandler* handler = &target->handler;
   uint64_t seed = absl::HashOf(request.path, options_.clock->NowNanos(), executions_.fetch_add(1));
   ExecutionState state(options_.limits,
                        static_cast<double>(options_.clock->NowNanos() / 1000000), seed);
@@ -326,7 +347,7 @@ HttpActionResponse Runner::RunHttpAction(const HttpActionRequest& request,
   absl::StatusOr<HttpActionResponse> response;
   absl::Time start = absl::Now();
   try {
-    response = (*handler)(ctx, request);
+    response = (*handler)(ctx, req);
   } catch (const std::exception& e) {
     response = Internal("UncaughtException", e.what());
   } catch (...) {

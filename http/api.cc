@@ -163,6 +163,7 @@ HttpResponse HandleHttpAction(Runner* runner, const HttpRequest& request,
   action.path = action.url.substr(0, action.url.find('?'));
   action.headers = request.headers;
   action.body = request.body;
+  action.body_stream = request.body_stream;
   action.remote_addr = request.remote_addr;
   action.stream = request.stream;
   // ctx.auth in an HTTP action: the identity of a valid `Authorization: Bearer <jwt>`.

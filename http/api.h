@@ -44,10 +44,13 @@ struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string target;  // path and query, e.g. "/api/query?path=x"
   std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
+  std::string body;  // empty while body_stream is set
   std::string remote_addr;  // the peer's IP address, when known
   // For HTTP actions: the server's streaming writer for this request's response, or null.
   HttpResponseStream* stream = nullptr;
+  // For HTTP actions: the body as it arrives, when the server streams it (a large or chunked
+  // upload, ServerOptions::*_streams_body), or null.
+  HttpRequestBodyStream* body_stream = nullptr;
   std::string Header(std::string_view name) const;
 };
 

@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
+#include <sstream>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -25,6 +27,7 @@
 #include <deque>
 #include <regex>
 #include "engine/base/error.h"
+#include "engine/base/status_macros.h"
 
 namespace cvx {
 namespace {
@@ -35,7 +38,8 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 
-HttpRequest ToRequest(const http::request<http::string_body>& req, const tcp::socket& socket) {
+// The head of a request (its body is the caller's business).
+HttpRequest ToRequest(const http::request_header<>& req, const tcp::socket& socket) {
   HttpRequest out;
   beast::error_code ec;
   tcp::endpoint peer = socket.remote_endpoint(ec);
@@ -46,7 +50,6 @@ HttpRequest ToRequest(const http::request<http::string_body>& req, const tcp::so
     out.headers[absl::AsciiStrToLower(std::string(field.name_string()))] =
         std::string(field.value());
   }
-  out.body = req.body();
   return out;
 }
 
@@ -70,7 +73,6 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     }));
     ws_.text(true);
     HttpRequest upgrade = ToRequest(req, beast::get_lowest_layer(ws_).socket());
-    upgrade.body.clear();
     ws_.async_accept(req, [self = shared_from_this(), upgrade = std::move(upgrade)](beast::error_code ec) {
       if (ec) return;
       std::weak_ptr<WsSession> weak = self;
@@ -163,57 +165,88 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   std::string close_reason_;
 };
 
-// One response written as it is produced (HttpResponseStream), on the handler's thread:
-// the session starts nothing on its socket while a handler runs, so these synchronous
-// writes never overlap its own. HTTP/1.1 chunked encoding; the session writes the last
-// chunk (Finish) when the handler returns.
-class ChunkedWriter : public HttpResponseStream {
+// What every connection on one port shares.
+struct PortConfig {
+  const HttpHandler* handler;
+  asio::thread_pool* pool;
+  size_t body_limit;
+  size_t streamed_body_limit;
+  const std::function<bool(std::string_view)>* streams_body;  // points at a null one: never
+  const WebSocketFactory* sync;                                // null: no upgrades
+  std::chrono::seconds ping_interval;
+  std::chrono::milliseconds idle_timeout;
+};
+
+// Bodies up to this size are read whole before the handler runs, even where streaming is
+// on: a small upload costs no round trips to the handler's thread.
+constexpr uint64_t kWholeBodyMax = 64 << 10;
+
+class Session;
+
+// HttpRequestBodyStream over a session's connection: each read is an async read on the
+// session's strand (where the stream's timer lives), answered on that strand. The session
+// starts nothing else on its socket while a handler runs except the writes of a streamed
+// response (ChunkedWriter), which go through the same strand: at most one read and one
+// write at a time, as Asio allows.
+class BodyReader : public HttpRequestBodyStream, public std::enable_shared_from_this<BodyReader> {
  public:
-  ChunkedWriter(tcp::socket& socket, unsigned version, bool keep_alive)
-      : socket_(socket), version_(version), keep_alive_(keep_alive) {}
-
-  bool Begin(int status, const std::map<std::string, std::string>& headers,
-             const std::vector<std::string>& set_cookies) override {
-    if (begun_) return ok_;
-    begun_ = true;
-    http::response<http::empty_body> res(static_cast<http::status>(status), version_);
-    res.set(http::field::server, "convexlite");
-    for (const auto& [name, value] : headers) {
-      if (!absl::EqualsIgnoreCase(name, "content-length")) res.set(name, value);
-    }
-    for (const std::string& cookie : set_cookies) res.insert(http::field::set_cookie, cookie);
-    res.keep_alive(keep_alive_);
-    res.chunked(true);
-    http::response_serializer<http::empty_body> serializer(res);
-    beast::error_code ec;
-    http::write_header(socket_, serializer, ec);
-    ok_ = !ec;
-    return ok_;
+  BodyReader(std::shared_ptr<Session> session, http::request_parser<http::empty_body>&& head,
+             size_t limit)
+      : session_(std::move(session)), parser_(std::move(head)), limit_(limit) {
+    parser_.body_limit(limit);
   }
-
-  bool Write(std::string_view chunk) override {
-    if (!ok_ || chunk.empty()) return ok_;
-    beast::error_code ec;
-    asio::write(socket_, http::make_chunk(asio::const_buffer(chunk.data(), chunk.size())), ec);
-    ok_ = !ec;
-    return ok_;
-  }
-
-  bool begun() const override { return begun_; }
-
-  // The last chunk. False when the connection broke along the way.
-  bool Finish() {
-    if (!ok_) return false;
-    beast::error_code ec;
-    asio::write(socket_, http::make_chunk_last(), ec);
-    ok_ = !ec;
-    return ok_;
-  }
+  const http::request<http::buffer_body>& message() const { return parser_.get(); }
+  void ReadAsync(Done done) override;
+  // After the handler returned, on its thread: ends a read still running (it fails) and
+  // waits for it, so the session may use the socket again. True when the body was read to
+  // its end (the connection is then at the next request).
+  bool Finish();
+  // Read to its end so far; on the strand only.
+  bool ended_on_strand() const { return done_; }
 
  private:
-  tcp::socket& socket_;
+  void ReadSome(Done done);  // on the strand
+  void Ended(Done done, absl::StatusOr<std::string> result);
+
+  std::shared_ptr<Session> session_;
+  http::request_parser<http::buffer_body> parser_;
+  const size_t limit_;
+  char chunk_[64 << 10];
+  // On the strand:
+  bool done_ = false;
+  bool reading_ = false;
+  absl::Status error_;
+  std::promise<void>* finished_ = nullptr;  // Finish waits for the read running
+};
+
+// One response written as it is produced (HttpResponseStream): each write runs on the
+// session's strand and the handler's thread waits for it. HTTP/1.1 chunked encoding; the
+// session writes the last chunk (Finish) when the handler returns.
+class ChunkedWriter : public HttpResponseStream {
+ public:
+  // `body` is the request's streamed body, or null.
+  ChunkedWriter(Session* session, unsigned version, bool keep_alive, const BodyReader* body)
+      : session_(session), version_(version), keep_alive_(keep_alive), body_(body) {}
+
+  bool Begin(int status, const std::map<std::string, std::string>& headers,
+             const std::vector<std::string>& set_cookies) override;
+  bool Write(std::string_view chunk) override {
+    if (!ok_ || chunk.empty()) return ok_;
+    return Send(absl::StrCat(absl::Hex(chunk.size()), "\r\n", AV(chunk), "\r\n"));
+  }
+  bool begun() const override { return begun_; }
+  // What the response's head told the client about keep-alive.
+  bool keep_alive() const { return keep_alive_; }
+  // The last chunk. False when the connection broke along the way.
+  bool Finish() { return ok_ && Send("0\r\n\r\n"); }
+
+ private:
+  bool Send(std::string bytes);
+
+  Session* session_;
   const unsigned version_;
-  const bool keep_alive_;
+  bool keep_alive_;
+  const BodyReader* body_;
   bool begun_ = false;
   bool ok_ = true;
 };
@@ -223,70 +256,128 @@ bool IsSyncPath(std::string_view target) {
   return std::regex_match(target.begin(), target.end(), kSync);
 }
 
+std::string_view SV(beast::string_view s) { return {s.data(), s.size()}; }
+
+std::string SizeText(size_t bytes) {
+  return bytes % (1 << 20) == 0 ? absl::StrCat(bytes >> 20, " MiB") : absl::StrCat(bytes, " bytes");
+}
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const HttpHandler* handler, asio::thread_pool* pool,
-          size_t body_limit, const WebSocketFactory* sync, std::chrono::seconds ping_interval,
-          std::chrono::milliseconds idle_timeout)
-      : stream_(std::move(socket)), handler_(handler), pool_(pool), body_limit_(body_limit),
-        sync_(sync), ping_interval_(ping_interval), idle_timeout_(idle_timeout) {}
+  Session(tcp::socket socket, const PortConfig* port) : stream_(std::move(socket)), port_(port) {}
 
   void Run() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
   }
 
  private:
+  friend class BodyReader;
+  friend class ChunkedWriter;
+
   void Read() {
-    parser_.emplace();
-    parser_->body_limit(body_limit_);
-    parser_->header_limit(64 * 1024);
-    stream_.expires_after(idle_timeout_);
-    http::async_read(stream_, buffer_, *parser_,
+    head_.emplace();
+    head_->header_limit(64 * 1024);
+    head_->body_limit(boost::none);  // which limit applies is decided below (OnHeader)
+    stream_.expires_after(port_->idle_timeout);
+    http::async_read_header(stream_, buffer_, *head_,
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              self->OnHeader(ec);
+                            });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec) return Close();
+    if (StreamsBody()) {
+      if (auto length = head_->content_length();
+          length && *length > port_->streamed_body_limit) {
+        return TooLarge(port_->streamed_body_limit);
+      }
+      auto reader = std::make_shared<BodyReader>(shared_from_this(), std::move(*head_),
+                                                 port_->streamed_body_limit);
+      head_.reset();
+      return Dispatch(reader->message(), std::string(), reader);
+    }
+    if (auto length = head_->content_length(); length && *length > port_->body_limit) {
+      return TooLarge(port_->body_limit);
+    }
+    whole_.emplace(std::move(*head_));
+    head_.reset();
+    whole_->body_limit(port_->body_limit);  // for a chunked body, checked as it comes
+    if (whole_->is_done()) return OnWhole({});
+    http::async_read(stream_, buffer_, *whole_,
                      [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->OnRead(ec);
+                       self->OnWhole(ec);
                      });
   }
 
-  void OnRead(beast::error_code ec) {
+  // A port and target that take a streamed body, and a body worth streaming: chunked, or
+  // over kWholeBodyMax.
+  bool StreamsBody() const {
+    if (head_->is_done() || !*port_->streams_body) return false;
+    auto length = head_->content_length();
+    if (!head_->chunked() && (!length || *length <= kWholeBodyMax)) return false;
+    return (*port_->streams_body)(SV(head_->get().target()));
+  }
+
+  void OnWhole(beast::error_code ec) {
     if (ec == http::error::end_of_stream) return Close();
-    if (ec == http::error::body_limit) {
-      HttpResponse r;
-      r.status = 413;
-      r.headers["content-type"] = "application/json";
-      r.body = "{\"code\":\"RequestTooLarge\",\"message\":\"The request body is over the 16 MiB limit\"}";
-      return Write(std::move(r), 11, false);
-    }
+    if (ec == http::error::body_limit) return TooLarge(port_->body_limit);
     if (ec) return Close();
-    http::request<http::string_body> req = parser_->release();
-    if (websocket::is_upgrade(req) && sync_ != nullptr && *sync_ && IsSyncPath(req.target())) {
+    http::request<http::string_body> req = whole_->release();
+    whole_.reset();
+    if (websocket::is_upgrade(req) && port_->sync != nullptr && *port_->sync &&
+        IsSyncPath(SV(req.target()))) {
       stream_.expires_never();
-      std::make_shared<WsSession>(stream_.release_socket(), sync_, body_limit_, ping_interval_)
+      std::make_shared<WsSession>(stream_.release_socket(), port_->sync, port_->body_limit,
+                                  port_->ping_interval)
           ->Run(std::move(req));
       return;
     }
-    const bool keep_alive = req.keep_alive();
-    const unsigned version = req.version();
-    HttpRequest request = ToRequest(req, stream_.socket());
+    std::string body = std::move(req.body());
+    Dispatch(req, std::move(body), nullptr);
+  }
+
+  void TooLarge(size_t limit) {
+    HttpResponse r;
+    r.status = 413;
+    r.headers["content-type"] = "application/json";
+    r.body = absl::StrCat("{\"code\":\"RequestTooLarge\",\"message\":\"The request body is over the ",
+                          SizeText(limit), " limit\"}");
+    Write(std::move(r), 11, false);
+  }
+
+  // Runs the handler on the pool. `reader` is the streamed body, or null (then `body` is it).
+  template <class Body>
+  void Dispatch(const http::request<Body>& head, std::string body,
+                std::shared_ptr<BodyReader> reader) {
+    const bool keep_alive = head.keep_alive();
+    const unsigned version = head.version();
+    HttpRequest request = ToRequest(head, stream_.socket());
+    request.body = std::move(body);
+    request.body_stream = reader.get();
     // HTTP/1.1 responses to anything but HEAD may be streamed by the handler.
     std::shared_ptr<ChunkedWriter> writer;
-    if (version >= 11 && req.method() != http::verb::head) {
-      writer = std::make_shared<ChunkedWriter>(stream_.socket(), version, keep_alive);
+    if (version >= 11 && head.method() != http::verb::head) {
+      writer = std::make_shared<ChunkedWriter>(this, version, keep_alive, reader.get());
       request.stream = writer.get();
     }
-    asio::post(*pool_, [self = shared_from_this(), request = std::move(request), keep_alive,
-                        version, writer]() mutable {
-      HttpResponse response = (*self->handler_)(request);
+    asio::post(*port_->pool, [self = shared_from_this(), request = std::move(request), keep_alive,
+                              version, writer, reader]() mutable {
+      HttpResponse response = (*self->port_->handler)(request);
+      // What is left of a body the handler did not read is not the next request.
+      const bool body_done = reader == nullptr || reader->Finish();
       if (writer != nullptr && writer->begun()) {
         bool ok = writer->Finish();
-        asio::post(self->stream_.get_executor(), [self, ok, keep_alive] {
-          if (!ok || !keep_alive) return self->Close();
+        asio::post(self->stream_.get_executor(), [self, ok, reuse = writer->keep_alive() && body_done] {
+          if (!ok || !reuse) return self->Close();
           self->Read();
         });
         return;
       }
+      const bool reuse = keep_alive && body_done;
       asio::post(self->stream_.get_executor(),
-                 [self, response = std::move(response), keep_alive, version]() mutable {
-                   self->Write(std::move(response), version, keep_alive);
+                 [self, response = std::move(response), reuse, version]() mutable {
+                   self->Write(std::move(response), version, reuse);
                  });
     });
   }
@@ -294,7 +385,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void Write(HttpResponse response, unsigned version, bool keep_alive) {
     // The read's timeout set the write's too: a handler that ran longer (an HTTP action may
     // run for minutes) must not find it expired.
-    stream_.expires_after(idle_timeout_);
+    stream_.expires_after(port_->idle_timeout);
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(response.status), version);
     res->set(http::field::server, "convexlite");
@@ -310,30 +401,139 @@ class Session : public std::enable_shared_from_this<Session> {
                       });
   }
 
+  // Ends the connection: nothing more is sent, and what the client still sends (the rest of
+  // a body we did not read) is read and dropped for up to a second before the socket closes,
+  // so that client gets our last response rather than a reset (a "lingering close").
   void Close() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return;
+    stream_.expires_after(std::chrono::seconds(1));
+    Drain();
+  }
+  void Drain() {
+    buffer_.clear();
+    stream_.async_read_some(buffer_.prepare(64 << 10),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (!ec) self->Drain();
+                            });
   }
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-  const HttpHandler* handler_;
-  asio::thread_pool* pool_;
-  size_t body_limit_;
-  const WebSocketFactory* sync_;
-  std::chrono::seconds ping_interval_;
-  std::chrono::milliseconds idle_timeout_;
+  std::optional<http::request_parser<http::empty_body>> head_;
+  std::optional<http::request_parser<http::string_body>> whole_;
+  const PortConfig* port_;
 };
+
+void BodyReader::ReadAsync(Done done) {
+  asio::post(session_->stream_.get_executor(),
+             [self = shared_from_this(), done = std::move(done)]() mutable { self->ReadSome(std::move(done)); });
+}
+
+void BodyReader::ReadSome(Done done) {
+  if (!error_.ok()) return Ended(std::move(done), error_);
+  if (done_) return Ended(std::move(done), std::string());
+  reading_ = true;
+  parser_.get().body().data = chunk_;
+  parser_.get().body().size = sizeof(chunk_);
+  session_->stream_.expires_after(session_->port_->idle_timeout);
+  http::async_read_some(
+      session_->stream_, session_->buffer_, parser_,
+      [self = shared_from_this(), done = std::move(done)](beast::error_code ec, size_t) mutable {
+        self->reading_ = false;
+        if (ec == http::error::need_buffer) ec = {};
+        if (ec == http::error::body_limit) {
+          self->error_ = MakeError(absl::StatusCode::kResourceExhausted, "RequestTooLarge",
+                                   absl::StrCat("The request body is over the ", SizeText(self->limit_),
+                                                " limit for HTTP actions"));
+        } else if (ec == beast::error::timeout) {
+          self->error_ = MakeError(absl::StatusCode::kDeadlineExceeded, "RequestTimeout",
+                                   absl::StrCat("The client sent no more of the request body for ",
+                                                self->session_->port_->idle_timeout.count(), " ms"));
+        } else if (ec == asio::error::operation_aborted && self->finished_ != nullptr) {
+          self->error_ = MakeError(absl::StatusCode::kUnavailable, "StreamFailed",
+                                   "The HTTP action returned before reading all of its request body");
+        } else if (ec) {
+          self->error_ = MakeError(absl::StatusCode::kUnavailable, "StreamFailed",
+                                   absl::StrCat("The request body could not be read: ", ec.message()));
+        }
+        if (!self->error_.ok()) return self->Ended(std::move(done), self->error_);
+        const size_t got = sizeof(self->chunk_) - self->parser_.get().body().size;
+        self->done_ = self->parser_.is_done();
+        if (got == 0 && !self->done_ && self->finished_ == nullptr) {
+          return self->ReadSome(std::move(done));  // a chunk's header, no data yet
+        }
+        self->Ended(std::move(done), std::string(self->chunk_, got));
+      });
+}
+
+void BodyReader::Ended(Done done, absl::StatusOr<std::string> result) {
+  done(std::move(result));
+  if (finished_ != nullptr && !reading_) {
+    finished_->set_value();
+    finished_ = nullptr;
+  }
+}
+
+bool BodyReader::Finish() {
+  std::promise<void> finished;
+  std::future<void> wait = finished.get_future();
+  asio::post(session_->stream_.get_executor(), [this, &finished] {
+    if (!reading_) return finished.set_value();
+    finished_ = &finished;
+    beast::error_code ec;
+    session_->stream_.socket().cancel(ec);
+  });
+  wait.wait();
+  // The strand's last word on done_ happened before `finished` was set.
+  return done_ && error_.ok();
+}
+
+bool ChunkedWriter::Begin(int status, const std::map<std::string, std::string>& headers,
+                          const std::vector<std::string>& set_cookies) {
+  if (begun_) return ok_;
+  begun_ = true;
+  http::response<http::empty_body> res(static_cast<http::status>(status), version_);
+  res.set(http::field::server, "convexlite");
+  for (const auto& [name, value] : headers) {
+    if (!absl::EqualsIgnoreCase(name, "content-length")) res.set(name, value);
+  }
+  for (const std::string& cookie : set_cookies) res.insert(http::field::set_cookie, cookie);
+  res.chunked(true);
+  std::promise<bool> sent;
+  std::future<bool> wait = sent.get_future();
+  // The head says whether the connection stays: not if the request body is not over yet.
+  asio::post(session_->stream_.get_executor(), [this, &res, &sent] {
+    if (body_ != nullptr && !body_->ended_on_strand()) keep_alive_ = false;
+    res.keep_alive(keep_alive_);
+    std::ostringstream head;
+    head << res.base();
+    auto bytes = std::make_shared<std::string>(head.str());
+    session_->stream_.expires_after(session_->port_->idle_timeout);
+    asio::async_write(session_->stream_, asio::buffer(*bytes),
+                      [bytes, &sent](beast::error_code ec, size_t) { sent.set_value(!ec); });
+  });
+  ok_ = wait.get();
+  return ok_;
+}
+
+bool ChunkedWriter::Send(std::string bytes) {
+  std::promise<bool> sent;
+  std::future<bool> wait = sent.get_future();
+  asio::post(session_->stream_.get_executor(), [this, &bytes, &sent] {
+    session_->stream_.expires_after(session_->port_->idle_timeout);
+    asio::async_write(session_->stream_, asio::buffer(bytes),
+                      [&sent](beast::error_code ec, size_t) { sent.set_value(!ec); });
+  });
+  ok_ = wait.get();
+  return ok_;
+}
 
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(asio::io_context& ioc, const HttpHandler* handler, asio::thread_pool* pool,
-           size_t body_limit, const WebSocketFactory* sync, std::chrono::seconds ping_interval,
-           std::chrono::milliseconds idle_timeout)
-      : ioc_(ioc), acceptor_(asio::make_strand(ioc)), handler_(handler), pool_(pool),
-        body_limit_(body_limit), sync_(sync), ping_interval_(ping_interval),
-        idle_timeout_(idle_timeout) {}
+  Listener(asio::io_context& ioc, PortConfig port)
+      : ioc_(ioc), acceptor_(asio::make_strand(ioc)), port_config_(port) {}
 
   absl::Status Bind(const std::string& host, uint16_t port) {
     beast::error_code ec;
@@ -372,10 +572,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
       if (!ec) {
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        std::make_shared<Session>(std::move(socket), self->handler_, self->pool_,
-                                  self->body_limit_, self->sync_, self->ping_interval_,
-                                  self->idle_timeout_)
-            ->Run();
+        std::make_shared<Session>(std::move(socket), &self->port_config_)->Run();
       }
       self->Accept();
     });
@@ -383,12 +580,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
   asio::io_context& ioc_;
   tcp::acceptor acceptor_;
-  const HttpHandler* handler_;
-  asio::thread_pool* pool_;
-  size_t body_limit_;
-  const WebSocketFactory* sync_;
-  std::chrono::seconds ping_interval_;
-  std::chrono::milliseconds idle_timeout_;
+  const PortConfig port_config_;
   uint16_t port_ = 0;
 };
 
@@ -413,10 +605,13 @@ Server::~Server() { Stop(); }
 absl::Status Server::Start() {
   Impl& s = *impl_;
   s.pool = std::make_unique<asio::thread_pool>(std::max(1, s.options.worker_threads));
-  s.api = std::make_shared<Listener>(s.ioc, &s.options.api, s.pool.get(), s.options.body_limit,
-                                     &s.options.sync, s.options.ping_interval, s.options.idle_timeout);
-  s.site = std::make_shared<Listener>(s.ioc, &s.options.site, s.pool.get(), s.options.body_limit,
-                                      nullptr, s.options.ping_interval, s.options.idle_timeout);
+  const ServerOptions& o = s.options;
+  s.api = std::make_shared<Listener>(
+      s.ioc, PortConfig{&o.api, s.pool.get(), o.body_limit, o.streamed_body_limit, &o.api_streams_body,
+                        &o.sync, o.ping_interval, o.idle_timeout});
+  s.site = std::make_shared<Listener>(
+      s.ioc, PortConfig{&o.site, s.pool.get(), o.body_limit, o.streamed_body_limit,
+                        &o.site_streams_body, nullptr, o.ping_interval, o.idle_timeout});
   if (absl::Status st = s.api->Bind(s.options.host, s.options.api_port); !st.ok()) return st;
   if (absl::Status st = s.site->Bind(s.options.host, s.options.site_port); !st.ok()) return st;
   s.api->Start();

@@ -9,7 +9,17 @@
 // {"code":"RequestTooLarge"}, idle connections closed after 120 s. A malformed request
 // closes only its own connection.
 //
+// Request bodies are read whole before the handler runs, except where a port's
+// `*_streams_body` says a target takes its body as a stream (HTTP actions): there a chunked
+// body, or one over 64 KiB, reaches the handler as HttpRequest::body_stream, read on the
+// handler's thread as the client sends it, up to `streamed_body_limit` (a Content-Length
+// over it is refused with 413 at once). The idle timeout applies to each wait for more of
+// the body. A body the handler leaves unread ends the connection after the response
+// (`Connection: close`), so keep-alive never reads a request from the middle of a body.
+//
 // Thread safety: Start/Stop from one thread; handlers are called concurrently on workers.
+// Stop waits for running handlers, which includes one waiting for a slow client's body (at
+// most the idle timeout per wait).
 
 #ifndef CVX_HTTP_SERVER_H_
 #define CVX_HTTP_SERVER_H_
@@ -19,6 +29,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "http/api.h"
@@ -45,8 +56,13 @@ struct ServerOptions {
   int io_threads = 1;
   int worker_threads = 4;
   size_t body_limit = 16 << 20;
+  // Convex's HTTP_ACTION_BODY_LIMIT (20 MiB), for bodies that are streamed.
+  size_t streamed_body_limit = 20 << 20;
   HttpHandler api;   // requests to the API port
   HttpHandler site;  // requests to the site port
+  // Which targets on each port may take their body as a stream (see above). Null: none.
+  std::function<bool(std::string_view target)> api_streams_body;
+  std::function<bool(std::string_view target)> site_streams_body;
   // Upgrades to /api/<client version>/sync on the API port. Null: refused.
   WebSocketFactory sync;
   std::chrono::seconds ping_interval{15};

@@ -818,6 +818,11 @@ int Dev(const App& app, int argc, char** argv) {
   server_options.site = [&runner, &api_options](const HttpRequest& r) {
     return HandleHttpAction(&runner, r, "", api_options.verify_token);
   };
+  // HTTP actions take large and chunked bodies as they come (Convex streams them too).
+  server_options.site_streams_body = [](std::string_view) { return true; };
+  server_options.api_streams_body = [](std::string_view target) {
+    return target == "/http" || target.starts_with("/http/") || target.starts_with("/http?");
+  };
   server_options.sync = [&](const HttpRequest& upgrade, std::function<void(std::string)> send,
                             std::function<void(int, std::string)> close) {
     auto session = std::make_shared<SyncSession>(&runner, &hub, &sync_pool, api_options.verify_token,

@@ -144,7 +144,7 @@ absl::StatusOr<Value> JsRuntime::Action(const CodeVersion& version, const Analyz
 absl::StatusOr<HttpActionResponse> JsRuntime::Http(const CodeVersion& version, const HttpRoute& route,
                                                    ActionCtx& ctx, const HttpActionRequest& request) {
   CVX_ASSIGN_OR_RETURN(std::shared_ptr<WorkerPool> pool, PoolFor(version));
-  ActionSyscalls handler(&ctx, "http:default");
+  ActionSyscalls handler(&ctx, "http:default", request.body_stream);
   json::array headers;
   for (const auto& [name, value] : request.headers) headers.push_back(json::array{json::value(name), json::value(value)});
   std::string host = request.headers.count("host") ? request.headers.at("host") : "127.0.0.1";
@@ -154,6 +154,8 @@ absl::StatusOr<HttpActionResponse> JsRuntime::Http(const CodeVersion& version, c
                    {"path", request.path},
                    {"headers", headers},
                    {"body", request.body.empty() ? json::value(nullptr) : json::value(Base64Encode(request.body))},
+                   // The body comes as the action reads it (convexlite/requestBody).
+                   {"streamBody", request.body_stream != nullptr},
                    {"stream", request.stream != nullptr}};
   InvokeRequest invoke;
   invoke.udf = "http";

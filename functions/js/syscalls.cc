@@ -549,8 +549,21 @@ absl::StatusOr<std::string> ActionSyscalls::Syscall(std::string_view op, std::st
   if (op == "1.0/getFunctionMetadata") return FunctionMetadata(function_path_);
   if (op == "1.0/getRequestMetadata") return RequestMetadataJson(ctx_->execution_state()->request);
   if (op == "1.0/getDeploymentMetadata") return std::string(kDeploymentMetadata);
+  if (op == "convexlite/requestBody") return std::string("{\"done\":true}");  // no streamed body
   return MakeError(absl::StatusCode::kUnimplemented, "NotSupported",
                    absl::StrCat(AV(op), " is not supported by convexlite yet"));
+}
+
+bool ActionSyscalls::AnswersLater(std::string_view op) const {
+  return body_ != nullptr && op == "convexlite/requestBody";
+}
+
+void ActionSyscalls::StartLater(std::string_view, std::string_view, Answer answer) {
+  body_->ReadAsync([answer = std::move(answer)](absl::StatusOr<std::string> piece) {
+    if (!piece.ok()) return answer(piece.status());
+    if (piece->empty()) return answer(std::string("{\"done\":true}"));
+    answer(absl::StrCat("{\"chunk\":\"", Base64Encode(*piece), "\"}"));
+  });
 }
 
 }  // namespace cvx::js

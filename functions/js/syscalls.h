@@ -38,6 +38,7 @@
 #include <string>
 
 #include "functions/context.h"
+#include "functions/http_router.h"
 #include "functions/js/worker_pool.h"
 #include "functions/query.h"
 
@@ -74,14 +75,23 @@ class UdfSyscalls : public SyscallHandler {
 //                                            transaction, as the same identity)
 //   1.0/actions/schedule {name | functionHandle, ts, args} -> job id; 1.0/actions/cancel_job {id}
 //   1.0/getUserIdentity, 1.0/createFunctionHandle, 1.0/getFunctionMetadata, 1.0/getRequestMetadata
+//   convexlite/requestBody {}               -> {chunk: base64} | {done: true}: the next piece of
+//                                              an HTTP action's streamed request body, answered
+//                                              when the client has sent it (StartLater)
 class ActionSyscalls : public SyscallHandler {
  public:
-  ActionSyscalls(ActionCtx* ctx, std::string function_path) : ctx_(ctx), function_path_(std::move(function_path)) {}
+  // `body` is the streamed request body of an HTTP action, or null.
+  ActionSyscalls(ActionCtx* ctx, std::string function_path, HttpRequestBodyStream* body = nullptr)
+      : ctx_(ctx), function_path_(std::move(function_path)), body_(body) {}
   absl::StatusOr<std::string> Syscall(std::string_view op, std::string_view args_json, bool sync) override;
+  // convexlite/requestBody, when there is a streamed body.
+  bool AnswersLater(std::string_view op) const override;
+  void StartLater(std::string_view op, std::string_view args_json, Answer answer) override;
 
  private:
   ActionCtx* ctx_;
   std::string function_path_;
+  HttpRequestBodyStream* body_;
 };
 
 }  // namespace cvx::js

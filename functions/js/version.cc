@@ -322,8 +322,9 @@ absl::StatusOr<std::shared_ptr<const App>> MergeApp(const App& base,
     HttpActionHandler h = [version, invoker, r](ActionCtx& ctx, const HttpActionRequest& request) {
       return invoker->Http(*version, r, ctx, request);
     };
-    if (prefix) app->http().RoutePrefix(route.method, path, std::move(h));
-    else app->http().Route(route.method, path, std::move(h));
+    // The worker reads a streamed body itself, as the action pulls it (request.body).
+    if (prefix) app->http().RoutePrefix(route.method, path, std::move(h), /*reads_body_stream=*/true);
+    else app->http().Route(route.method, path, std::move(h), /*reads_body_stream=*/true);
   }
   for (const AuthProvider& p : version->auth_providers) app->AddAuthProvider(p);
   return std::shared_ptr<const App>(std::move(app));

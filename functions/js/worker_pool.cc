@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -126,6 +127,7 @@ class Worker {
     ::close(to_fd_);
     ::close(sync_fd_);
     ::close(from_fd_);
+    if (wake_fd_ >= 0) ::close(wake_fd_);
     std::lock_guard<std::mutex> lock(mu_);
     Reap(/*wait=*/true);
   }
@@ -192,14 +194,35 @@ class Worker {
     absl::StatusOr<std::string> result = handler.Syscall(StringOf(frame, "op"), StringOf(frame, "args"), sync);
     call->served += absl::Now() - t0;
     ++call->syscalls;
-    json::object reply{{"t", "ret"}};
+    json::object reply = Ret(result);
     if (!sync) reply["sid"] = frame["sid"];
+    return sync ? SendSync(reply) : Send(reply);
+  }
+
+  // The reply to a syscall: {t: "ret", ok} or {t: "ret", err}.
+  static json::object Ret(const absl::StatusOr<std::string>& result) {
+    json::object reply{{"t", "ret"}};
     if (result.ok()) {
       reply["ok"] = *result;
     } else {
       reply["err"] = ErrorJson(std::string(result.status().message()), ConvexErrorData(result.status()));
     }
-    return sync ? SendSync(reply) : Send(reply);
+    return reply;
+  }
+
+  // Puts `frame` in call `rid`'s mailbox from any thread (an answer that came later,
+  // SyscallHandler::StartLater) and wakes the call's thread, wherever it waits. Dropped when
+  // the call is over.
+  void Deliver(int64_t rid, json::object frame) {
+    std::unique_lock<std::mutex> lock(mu_);
+    auto it = calls_.find(rid);
+    if (it == calls_.end()) return;
+    std::shared_ptr<Call> c = it->second;
+    c->inbox.push_back(std::move(frame));
+    const bool may_be_reading = reading_ && !c->waiting;
+    lock.unlock();
+    c->cv.notify_one();
+    if (may_be_reading) WakeReader();
   }
 
   // The next frame for `call`, reading the pipe when no other thread is. The deadline is
@@ -245,10 +268,10 @@ class Worker {
       bool spin = calls_.size() == 1;
       lock.unlock();
       json::object frame;
-      int got = ReadFrame(until, spin, &frame);  // 1 frame, 0 timeout, -1 closed
+      int got = ReadFrame(until, spin, &frame);  // 1 frame, 2 woken, 0 timeout, -1 closed
       lock.lock();
       if (got < 0) SetDead();
-      if (got > 0) Route(lock, call, frame, &wakes);
+      if (got == 1) Route(lock, call, frame, &wakes);
       reading_ = false;
     }
     lock.unlock();
@@ -258,7 +281,15 @@ class Worker {
 
  private:
   Worker(pid_t pid, int to_fd, int from_fd, int sync_fd)
-      : pid_(pid), to_fd_(to_fd), from_fd_(from_fd), sync_fd_(sync_fd) {}
+      : pid_(pid), to_fd_(to_fd), from_fd_(from_fd), sync_fd_(sync_fd),
+        wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
+  // Wakes the thread reading fd 4, if one is waiting there.
+  void WakeReader() {
+    uint64_t one = 1;
+    ssize_t n = ::write(wake_fd_, &one, sizeof(one));
+    (void)n;  // a full counter is still readable, which is all it is for
+  }
 
   using Wakes = std::vector<std::shared_ptr<Call>>;
   static void Notify(Wakes* wakes) {
@@ -325,20 +356,26 @@ class Worker {
     }
   }
 
-  // Reads one frame, waiting for it until `deadline`. 1: a frame; 0: timed out; -1: the
-  // pipe closed or the worker wrote garbage (treated as dead).
+  // Reads one frame, waiting for it until `deadline`. 1: a frame; 2: woken (WakeReader);
+  // 0: timed out; -1: the pipe closed or the worker wrote garbage (treated as dead).
   int ReadFrame(absl::Time deadline, bool spin, json::object* out) {
     std::string body;
     while (!buffer_.Next(&body)) {
       if (spin) SpinUntilReadable(from_fd_, absl::Microseconds(50)), spin = false;
       int64_t wait_ms = std::max<int64_t>(0, absl::ToInt64Milliseconds(deadline - absl::Now()) + 1);
-      pollfd p{from_fd_, POLLIN, 0};
-      int ready = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(wait_ms, 1000)));
+      pollfd p[2] = {{from_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+      int ready = ::poll(p, 2, static_cast<int>(std::min<int64_t>(wait_ms, 1000)));
       if (ready < 0 && errno == EINTR) continue;
       if (ready < 0) return -1;
       if (ready == 0) {
         if (absl::Now() >= deadline) return 0;
         continue;
+      }
+      if (p[1].revents & POLLIN) {
+        uint64_t count;
+        ssize_t n = ::read(wake_fd_, &count, sizeof(count));
+        (void)n;
+        return 2;
       }
       if (!buffer_.Fill(from_fd_)) return -1;
     }
@@ -351,6 +388,7 @@ class Worker {
 
   const pid_t pid_;
   const int to_fd_, from_fd_, sync_fd_;
+  const int wake_fd_;  // an eventfd: WakeReader
   // mu_ guards everything below and every registered Call's inbox.
   mutable std::mutex mu_;
   std::map<int64_t, std::shared_ptr<Call>> calls_;
@@ -482,7 +520,25 @@ absl::StatusOr<InvokeOutcome> WorkerPool::Invoke(const InvokeRequest& request, S
       if (request.on_stream) request.on_stream(type, frame);
       continue;
     }
+    if (type == "answer") {  // a syscall answered later (StartLater), put here by Deliver
+      frame["t"] = "ret";
+      if (!worker->Send(frame).ok()) return died();
+      continue;
+    }
     if (type != "sys" && type != "sync") continue;
+    if (type == "sys" && handler.AnswersLater(StringOf(frame, "op"))) {
+      auto answer = [weak = std::weak_ptr<Worker>(worker), rid, sid = frame["sid"]](absl::StatusOr<std::string> result) {
+        if (std::shared_ptr<Worker> w = weak.lock()) {
+          json::object reply = Worker::Ret(result);
+          reply["t"] = "answer";
+          reply["sid"] = sid;
+          w->Deliver(rid, std::move(reply));
+        }
+      };
+      ++call.syscalls;
+      handler.StartLater(StringOf(frame, "op"), StringOf(frame, "args"), std::move(answer));
+      continue;
+    }
     if (!worker->Serve(handler, frame, &call).ok()) return died();
   }
 }

@@ -5,6 +5,8 @@
 //
 //   fd 3  engine -> worker: init, invoke, ret          (written under a mutex)
 //   fd 4  worker -> engine: ready, failed, sys, sync, done, head, chunk (read by one engine thread at a time)
+//   (an eventfd wakes the thread reading fd 4 when a syscall answered later is put in a
+//   call's mailbox: SyscallHandler::StartLater)
 //   fd 5  engine -> worker: the reply to a `sync` frame
 //
 // A call is an rid. Invoke() sends `invoke`, then serves that call's syscalls until `done`.
@@ -23,6 +25,7 @@
 #define CVX_FUNCTIONS_JS_WORKER_POOL_H_
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -91,6 +94,20 @@ class SyscallHandler {
   virtual bool MayServeOnAnyThread(std::string_view op) const {
     (void)op;
     return false;
+  }
+  // True for an async op whose answer waits on something outside the engine (an HTTP
+  // action's streamed request body waits on its client). Such an op goes to StartLater,
+  // which starts it and calls `answer` once, from any thread, with what Syscall would have
+  // returned; the call's own thread sends it to the worker, serving the call's other frames
+  // meanwhile (a response the action streams while it still reads its request).
+  virtual bool AnswersLater(std::string_view op) const {
+    (void)op;
+    return false;
+  }
+  using Answer = std::function<void(absl::StatusOr<std::string>)>;
+  virtual void StartLater(std::string_view op, std::string_view args_json, Answer answer) {
+    (void)op, (void)args_json;
+    answer(absl::UnimplementedError("no syscall is answered later here"));
   }
 };
 

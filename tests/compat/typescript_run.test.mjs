@@ -6,6 +6,9 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { once } from "node:events";
+import net from "node:net";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConvexClient, ConvexHttpClient } from "convex/browser";
@@ -124,6 +127,34 @@ export const stream = httpAction(async (ctx) => {
   });
   return new Response(body, { status: 203, headers: { "content-type": "text/plain" } });
 });
+// Answers each piece of the request body as it reads it, before the client sends the next.
+export const upload = httpAction(async (_ctx, request) => {
+  const reader = request.body.getReader();
+  const encoder = new TextEncoder();
+  const body = new ReadableStream({
+    async start(controller) {
+      let total = 0;
+      for (let step = await reader.read(); !step.done; step = await reader.read()) {
+        total += step.value.length;
+        controller.enqueue(encoder.encode(\`got \${total}\\n\`));
+      }
+      controller.enqueue(encoder.encode(\`end \${total}\`));
+      controller.close();
+    },
+  });
+  return new Response(body, { headers: { "content-type": "text/plain" } });
+});
+export const digest = httpAction(async (_ctx, request) => {
+  const kind = new URL(request.url).searchParams.get("as");
+  if (kind === "form") {
+    const form = await request.formData();
+    return Response.json({ name: form.get("name"), file: (await form.get("file").text()).length });
+  }
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  const hash = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  return Response.json({ size: bytes.length, hash });
+});
 export const hog = action({ args: {}, handler: async () => {
   await new Promise((r) => setTimeout(r, 50));  // calls that arrived with it finish first
   const kept = [];
@@ -140,7 +171,7 @@ export const sha = action({ args: { text: v.string() }, handler: async (_ctx, { 
 const HTTP = `
 import { httpRouter } from "convex/server";
 import { httpAction } from "./_generated/server";
-import { echo, go, boom, stream } from "./actions";
+import { echo, go, boom, stream, upload, digest } from "./actions";
 const http = httpRouter();
 http.route({ path: "/hello", method: "GET", handler: httpAction(async (_ctx, req) =>
   new Response("hello " + (new URL(req.url).searchParams.get("name") ?? "world"))) });
@@ -148,6 +179,8 @@ http.route({ pathPrefix: "/echo/", method: "POST", handler: echo });
 http.route({ path: "/go", method: "GET", handler: go });
 http.route({ path: "/boom", method: "GET", handler: boom });
 http.route({ path: "/stream", method: "GET", handler: stream });
+http.route({ path: "/upload", method: "POST", handler: upload });
+http.route({ path: "/digest", method: "POST", handler: digest });
 export default http;
 `;
 const CRONS = `
@@ -398,6 +431,72 @@ test("HTTP actions from http.ts: exact and prefix routes, bodies, headers, cooki
   // The connection stays usable after a streamed response (keep-alive), also under /http/.
   assert.equal(await (await fetch(`${server.url}/http/stream`)).text(), "part 0 0\npart 1 0\npart 2 0\n");
   assert.equal(await (await fetch(`${server.siteUrl}/hello?name=again`)).text(), "hello again");
+});
+
+// A raw HTTP/1.1 connection to the site port, so the test decides when each byte goes out.
+async function rawConnection() {
+  const { port, hostname } = new URL(server.siteUrl);
+  const socket = net.connect(Number(port), hostname);
+  await once(socket, "connect");
+  const conn = { socket, received: "", ended: false };
+  socket.setEncoding("latin1");
+  socket.on("data", (d) => { conn.received += d; });
+  socket.on("end", () => { conn.ended = true; });
+  socket.on("error", () => { conn.ended = true; });
+  conn.until = async (done, what) => {
+    const deadline = Date.now() + 10000;
+    while (!done()) {
+      assert.ok(Date.now() < deadline, `waited for ${what}; got ${JSON.stringify(conn.received.slice(0, 400))}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  return conn;
+}
+
+test("HTTP actions read request bodies as the client sends them, up to Convex's 20 MiB", async () => {
+  // A chunked upload, answered piece by piece: the answer to the first piece arrives before
+  // the client sends the second, which only a streamed body allows.
+  const up = await rawConnection();
+  up.socket.write("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+  await up.until(() => up.received.includes("got 5\n"), "the answer to the first piece");
+  assert.match(up.received, /^HTTP\/1\.1 200/);
+  assert.match(up.received, /\r\nconnection: close\r\n/i);  // the body was not over yet
+  up.socket.write("6\r\n world\r\n0\r\n\r\n");
+  await up.until(() => up.ended, "the end of the response");
+  assert.ok(up.received.includes("got 11\n") && up.received.includes("end 11"), up.received);
+
+  // Large bodies (over 64 KiB: streamed) through request.arrayBuffer() and formData(), on
+  // the site port and under /http/.
+  const big = new Uint8Array(5 << 20).map((_, i) => (i * 7919) % 251);
+  const hash = createHash("sha256").update(big).digest("hex");
+  for (const base of [server.siteUrl, `${server.url}/http`]) {
+    const r = await fetch(`${base}/digest`, { method: "POST", body: big });
+    assert.equal(r.status, 200);
+    assert.deepEqual(await r.json(), { size: big.length, hash });
+  }
+  const form = new FormData();
+  form.append("name", "ada");
+  form.append("file", new Blob([new Uint8Array(100 << 10)]), "zeros.bin");
+  const formed = await fetch(`${server.siteUrl}/digest?as=form`, { method: "POST", body: form });
+  assert.deepEqual(await formed.json(), { name: "ada", file: 100 << 10 });
+  // A small body still comes whole (and the same route reads it alike).
+  assert.deepEqual(await (await fetch(`${server.siteUrl}/digest`, { method: "POST", body: "abc" })).json(),
+                   { size: 3, hash: createHash("sha256").update("abc").digest("hex") });
+
+  // Over the limit: a Content-Length is refused before the action runs...
+  const declared = await rawConnection();
+  declared.socket.write(`POST /digest HTTP/1.1\r\nHost: x\r\nContent-Length: ${(20 << 20) + 1}\r\n\r\n`);
+  await declared.until(() => declared.ended, "the 413");
+  assert.match(declared.received, /^HTTP\/1\.1 413/);
+  assert.match(declared.received, /"code":"RequestTooLarge","message":"The request body is over the 20 MiB limit"/);
+  // ...and a chunked body that grows past it fails the action's read.
+  const grown = await rawConnection();
+  grown.socket.write("POST /digest HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                     `${(1 << 20).toString(16)}\r\n${"a".repeat(1 << 20)}\r\n${(20 << 20).toString(16)}\r\n`);
+  await grown.until(() => grown.ended, "the failed action's answer");
+  assert.match(grown.received, /^HTTP\/1\.1 500/);
+  assert.match(grown.received, /Uncaught Error: The request body is over the 20 MiB limit for HTTP actions/);
+  assert.equal(await (await fetch(`${server.siteUrl}/hello?name=after`)).text(), "hello after");
 });
 
 test("crons from crons.ts fire through the scheduler", async () => {

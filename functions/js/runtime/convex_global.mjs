@@ -36,14 +36,30 @@ function syncCall(op, args) {
   return reply.ok;
 }
 
-function asyncCall(op, args) {
-  const c = current();
-  if (!c) return Promise.reject(importTimeError(op));
+/** An async syscall for the call `rid` (by default the one running now). */
+function asyncCall(op, args, rid = current()?.rid) {
+  if (rid === undefined) return Promise.reject(importTimeError(op));
   const sid = nextSid++;
   return new Promise((resolve, reject) => {
     pending.set(sid, { resolve, reject });
-    queueFrame(TO_ENGINE, { t: "sys", rid: c.rid, sid, op, args });
+    queueFrame(TO_ENGINE, { t: "sys", rid, sid, op, args });
   });
+}
+
+/**
+ * The streamed request body of HTTP action `rid`: each read the action makes pulls the next
+ * piece from the engine (convexlite/requestBody), so the body is read as the client sends it
+ * and never before the action asks (highWaterMark 0).
+ * @param {number} rid
+ */
+export function requestBodyStream(rid) {
+  return new ReadableStream({
+    async pull(controller) {
+      const answer = JSON.parse(await asyncCall("convexlite/requestBody", "{}", rid));
+      if (answer.done) controller.close();
+      else controller.enqueue(new Uint8Array(Buffer.from(answer.chunk, "base64")));
+    },
+  }, { highWaterMark: 0 });
 }
 
 /** Delivers a `ret` frame. */

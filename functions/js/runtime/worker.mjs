@@ -15,7 +15,7 @@ import net from "node:net";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { calls, installGlobals, newCall } from "./call_context.mjs";
-import { deliver, forgetCall, installConvexGlobal } from "./convex_global.mjs";
+import { deliver, forgetCall, installConvexGlobal, requestBodyStream } from "./convex_global.mjs";
 import { uncaughtText, describeError } from "./errors.mjs";
 import { FrameReader, queueFrame, writeFrame } from "./frames.mjs";
 import { installImportPhase } from "./import_phase.mjs";
@@ -55,12 +55,13 @@ function failure(error) {
 
 /**
  * An HTTP action: http.js's router finds the handler (exact paths, then the longest
- * prefix), which gets a real Request and returns a Response. A body that is all there at
- * once goes back whole in the result; one still being produced (a ReadableStream the
- * handler keeps writing) goes out as it comes, when the engine can stream: a `head` frame,
- * then `chunk` frames, and the result {streamed: true}.
+ * prefix), which gets a real Request and returns a Response. The request's body comes
+ * whole in the frame, or (`streamBody`: a large or chunked upload) as the handler reads it.
+ * A response body that is all there at once goes back whole in the result; one still being
+ * produced (a ReadableStream the handler keeps writing) goes out as it comes, when the
+ * engine can stream: a `head` frame, then `chunk` frames, and the result {streamed: true}.
  * @param {object} namespace http.js
- * @param {{method: string, url: string, path: string, headers: [string, string][], body: string|null, stream?: boolean}} req
+ * @param {{method: string, url: string, path: string, headers: [string, string][], body: string|null, streamBody?: boolean, stream?: boolean}} req
  * @param {number} rid
  */
 async function runHttpAction(namespace, req, rid) {
@@ -71,12 +72,11 @@ async function runHttpAction(namespace, req, rid) {
                             body: Buffer.from("No matching routes found").toString("base64") });
   }
   const [handler] = match;
-  const hasBody = req.body !== null && req.method !== "GET" && req.method !== "HEAD";
-  const request = new Request(req.url, {
-    method: req.method,
-    headers: req.headers,
-    body: hasBody ? Buffer.from(req.body, "base64") : undefined,
-  });
+  const bodyless = req.method === "GET" || req.method === "HEAD";
+  let body;
+  if (!bodyless && req.streamBody) body = requestBodyStream(rid);
+  else if (!bodyless && req.body !== null) body = Buffer.from(req.body, "base64");
+  const request = new Request(req.url, { method: req.method, headers: req.headers, body, duplex: "half" });
   const response = await handler.invokeHttpAction(request);
   const headers = [];
   for (const [name, value] of response.headers) if (name !== "set-cookie") headers.push([name, value]);
